@@ -1,0 +1,37 @@
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import DATABASES, env
+
+DEBUG = False
+SECRET_KEY = "test-only-insecure-key"
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+_tmp = Path(tempfile.mkdtemp(prefix="cellar-test-"))
+MEDIA_ROOT = _tmp / "media"
+PRIVATE_MEDIA_ROOT = _tmp / "private"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file (not :memory:) so a live server thread and the tests share one database.
+    DATABASES["default"]["TEST"] = {"NAME": str(_tmp / "test.sqlite3")}
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "cellar-test",
+    }
+}
+if env.str("REDIS_URL", default=""):
+    CACHES["redis"] = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env.str("REDIS_URL"),
+        "KEY_PREFIX": "cellar-test",
+    }
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+WAGTAILADMIN_BASE_URL = "http://testserver"
+
+# Tests queue nothing by default; the worker tests start a real worker on Redis.
+CELERY_TASK_ALWAYS_EAGER = True

@@ -1,0 +1,137 @@
+from django.db import models
+from django_countries.fields import CountryField
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, TabbedInterface, ObjectList
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from .blocks import BodyBlock
+
+
+class HomePage(Page):
+    hero_heading = models.CharField(max_length=120, blank=True)
+    hero_text = models.TextField(
+        blank=True, help_text="One or two sentences under the heading."
+    )
+    hero_image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body = StreamField(BodyBlock(), blank=True)
+
+    content_panels = Page.content_panels + [
+        MultiFieldPanel(
+            [FieldPanel("hero_heading"), FieldPanel("hero_text"), FieldPanel("hero_image")],
+            heading="Hero",
+        ),
+        FieldPanel("body"),
+    ]
+
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["products.WinesIndexPage", "home.StandardPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "home page"
+        verbose_name_plural = "home pages"
+
+    def get_context(self, request, *args, **kwargs):
+        from products.models import WinePage
+
+        context = super().get_context(request, *args, **kwargs)
+        context["featured_wines"] = WinePage.objects.for_listing()[:8]
+        return context
+
+
+class StandardPage(Page):
+    """About, delivery, terms: plain content pages."""
+
+    intro = models.TextField(blank=True)
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body = StreamField(BodyBlock(), blank=True)
+
+    search_fields = Page.search_fields + [
+        index.SearchField("intro"),
+        index.SearchField("body"),
+    ]
+    content_panels = Page.content_panels + [
+        FieldPanel("intro"),
+        FieldPanel("image"),
+        FieldPanel("body"),
+    ]
+
+    parent_page_types = ["home.HomePage", "home.StandardPage"]
+    subpage_types = ["home.StandardPage"]
+
+    class Meta:
+        verbose_name = "standard page"
+        verbose_name_plural = "standard pages"
+
+
+@register_setting(icon="site")
+class ShopSettings(BaseGenericSetting):
+    shop_name = models.CharField(max_length=100, default="Cellar")
+    legal_name = models.CharField(
+        max_length=200, blank=True, help_text="The company name printed on invoices."
+    )
+    address = models.TextField(blank=True, help_text="Postal address, one line each.")
+    tax_id = models.CharField("tax id", max_length=50, blank=True)
+    contact_email = models.EmailField(blank=True)
+    logo = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Shown on invoices.",
+    )
+    delivery_countries = CountryField(
+        multiple=True,
+        blank=True,
+        help_text="Countries the shop delivers to; checkout offers only these.",
+    )
+    currency_symbol = models.CharField(
+        max_length=5,
+        blank=True,
+        help_text="How prices are shown, e.g. $ or €. Blank: the currency's code.",
+    )
+
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(
+                [
+                    FieldPanel("shop_name"),
+                    FieldPanel("contact_email"),
+                    FieldPanel("currency_symbol"),
+                    FieldPanel("delivery_countries"),
+                ],
+                heading="Shop",
+            ),
+            ObjectList(
+                [
+                    FieldPanel("legal_name"),
+                    FieldPanel("address"),
+                    FieldPanel("tax_id"),
+                    FieldPanel("logo"),
+                ],
+                heading="Invoices",
+            ),
+        ]
+    )
+
+    class Meta:
+        verbose_name = "shop settings"
+        verbose_name_plural = "shop settings"
+
+    def __str__(self):
+        return self.shop_name

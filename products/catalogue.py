@@ -1,0 +1,111 @@
+"""Browsing the catalogue: the filter form, sorting and pagination shared by the
+wines index, country and region pages."""
+
+from decimal import Decimal
+
+from django import forms
+from django.core.paginator import Paginator
+
+from .models import Colour, CountryPage, GrapeVariety, RegionPage, WinePage
+
+WINES_PER_PAGE = 12
+
+SORTS = {
+    "name": ("Name A–Z", ("title", "pk")),
+    "price": ("Price: low to high", ("from_price", "title", "pk")),
+    "-price": ("Price: high to low", ("-from_price", "title", "pk")),
+    "-vintage": ("Vintage: newest first", ("-vintage", "title", "pk")),
+    "vintage": ("Vintage: oldest first", ("vintage", "title", "pk")),
+}
+
+
+class WineFilterForm(forms.Form):
+    country = forms.ChoiceField(required=False)
+    region = forms.ChoiceField(required=False)
+    colour = forms.ChoiceField(
+        label="Colour / style",
+        required=False,
+        choices=[("", "Any colour")] + list(Colour.choices),
+    )
+    grape = forms.ChoiceField(required=False)
+    min_price = forms.DecimalField(
+        label="Price from", required=False, min_value=0, max_digits=12, decimal_places=2
+    )
+    max_price = forms.DecimalField(
+        label="Price to", required=False, min_value=0, max_digits=12, decimal_places=2
+    )
+    sort = forms.ChoiceField(
+        required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
+    )
+
+    def __init__(self, data, *, countries, regions, grapes):
+        super().__init__(data)
+        self.countries = {page.slug: page for page in countries}
+        self.regions = {str(page.pk): page for page in regions}
+        self.fields["country"].choices = [("", "All countries")] + [
+            (page.slug, page.title) for page in countries
+        ]
+        self.fields["region"].choices = [("", "All regions")] + [
+            (str(page.pk), page.title) for page in regions
+        ]
+        self.fields["grape"].choices = [("", "Any grape")] + [
+            (grape.slug, grape.name) for grape in grapes
+        ]
+
+    def clean(self):
+        cleaned_data = super().clean()
+        low, high = cleaned_data.get("min_price"), cleaned_data.get("max_price")
+        if low is not None and high is not None and low > high:
+            self.add_error("max_price", "The upper price must not be below the lower.")
+        return cleaned_data
+
+    def filter(self, wines):
+        """Apply the valid fields; an invalid one is reported and left out."""
+        data = {
+            name: value
+            for name, value in (self.cleaned_data if self.is_bound else {}).items()
+            if name not in self.errors and value not in (None, "")
+        }
+        if "country" in data:
+            wines = wines.descendant_of(self.countries[data["country"]])
+        if "region" in data:
+            wines = wines.descendant_of(self.regions[data["region"]])
+        if "colour" in data:
+            wines = wines.filter(colour=data["colour"])
+        if "grape" in data:
+            wines = wines.filter(grapes__slug=data["grape"])
+        if "min_price" in data:
+            wines = wines.filter(from_price__gte=Decimal(data["min_price"]))
+        if "max_price" in data:
+            wines = wines.filter(from_price__lte=Decimal(data["max_price"]))
+        return wines.order_by(*SORTS[data.get("sort", "name")][1])
+
+
+def browse_wines(request, scope):
+    """The listing context for a wines index, country or region page."""
+    countries = list(CountryPage.objects.live().order_by("title").only("title", "slug"))
+    regions = RegionPage.objects.live().order_by("title").only("title", "slug", "path")
+    if isinstance(scope, CountryPage):
+        regions = regions.child_of(scope)
+    elif isinstance(scope, RegionPage):
+        regions = [scope]
+    form = WineFilterForm(
+        request.GET or None,
+        countries=countries,
+        regions=list(regions),
+        grapes=list(GrapeVariety.objects.only("name", "slug")),
+    )
+    if form.is_bound:
+        form.is_valid()
+    wines = form.filter(WinePage.objects.for_listing().descendant_of(scope))
+    paginator = Paginator(wines, WINES_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return {
+        "filter_form": form,
+        "wines": page,
+        "paginator": paginator,
+        "filter_query": query.urlencode(),
+        "is_filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
+    }

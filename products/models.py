@@ -1,0 +1,367 @@
+import datetime
+from decimal import Decimal
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Exists, Min, OuterRef, Subquery
+from django.db.models.functions import Substr
+from django.utils.text import slugify
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
+from wagtail.admin.forms import WagtailAdminPageForm
+from wagtail.admin.panels import (
+    FieldPanel,
+    FieldRowPanel,
+    InlinePanel,
+    MultiFieldPanel,
+    ObjectList,
+    TabbedInterface,
+)
+from wagtail.fields import RichTextField, StreamField
+from wagtail.images import get_image_model
+from wagtail.models import Orderable, Page, PageManager
+from wagtail.query import PageQuerySet
+from wagtail.search import index
+
+from home.blocks import BodyBlock
+
+LISTING_RENDITION = "fill-360x450"
+LOW_STOCK_THRESHOLD = 5
+
+
+class Colour(models.TextChoices):
+    RED = "red", "Red"
+    WHITE = "white", "White"
+    ROSE = "rose", "Rosé"
+    SPARKLING = "sparkling", "Sparkling"
+    SWEET = "sweet", "Sweet"
+    FORTIFIED = "fortified", "Fortified"
+
+
+class GrapeVariety(index.Indexed, models.Model):
+    name = models.CharField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True, blank=True)
+    description = models.TextField(blank=True)
+
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "grape variety"
+        verbose_name_plural = "grape varieties"
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)
+        super().save(*args, **kwargs)
+
+
+class PlacePage(Page):
+    """A country or region: a content page that also lists the wines under it."""
+
+    intro = models.TextField(blank=True, help_text="A short lead paragraph.")
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    body = StreamField(BodyBlock(), blank=True)
+
+    search_fields = Page.search_fields + [index.SearchField("intro")]
+    content_panels = Page.content_panels + [
+        FieldPanel("intro"),
+        FieldPanel("image"),
+        FieldPanel("body"),
+    ]
+
+    class Meta:
+        abstract = True
+
+    def get_context(self, request, *args, **kwargs):
+        from .catalogue import browse_wines
+
+        context = super().get_context(request, *args, **kwargs)
+        context.update(browse_wines(request, scope=self))
+        return context
+
+    def serve(self, request, *args, **kwargs):
+        response = super().serve(request, *args, **kwargs)
+        if response.context_data["filter_form"].errors:
+            response.status_code = 400
+        return response
+
+
+class WinesIndexPage(PlacePage):
+    parent_page_types = ["home.HomePage"]
+    subpage_types = ["products.CountryPage"]
+    max_count = 1
+
+    class Meta:
+        verbose_name = "wines index page"
+        verbose_name_plural = "wines index pages"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["countries"] = CountryPage.objects.child_of(self).live().order_by(
+            "title"
+        )
+        return context
+
+
+class CountryPage(PlacePage):
+    parent_page_types = ["products.WinesIndexPage"]
+    subpage_types = ["products.RegionPage"]
+
+    class Meta:
+        verbose_name = "country page"
+        verbose_name_plural = "country pages"
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["regions"] = (
+            RegionPage.objects.child_of(self)
+            .live()
+            .select_related("image")
+            .order_by("title")
+        )
+        return context
+
+
+class RegionPage(PlacePage):
+    parent_page_types = ["products.CountryPage"]
+    subpage_types = ["products.WinePage"]
+
+    class Meta:
+        verbose_name = "region page"
+        verbose_name_plural = "region pages"
+
+
+class WinePageQuerySet(PageQuerySet):
+    def with_listing_data(self):
+        """Annotate what a wine card shows, in the one query that lists the wines.
+
+        Region and country are the wine's ancestors in the page tree: their paths
+        are prefixes of the wine's path (Wagtail's materialised path, 4 characters
+        a level), so one subquery each finds their titles.
+        """
+        active = WineVariant.objects.filter(page=OuterRef("pk"), active=True)
+        step = Page.steplen
+
+        def ancestor_title(levels_up):
+            return Subquery(
+                Page.objects.filter(
+                    path=Substr(OuterRef("path"), 1, (OuterRef("depth") - levels_up) * step)
+                ).values("title")[:1]
+            )
+
+        return self.annotate(
+            from_price=Subquery(
+                active.order_by().values("page").annotate(p=Min("price")).values("p")
+            ),
+            in_stock=Exists(active.filter(stock__gt=0)),
+            region_title=ancestor_title(1),
+            country_title=ancestor_title(2),
+        )
+
+    def for_listing(self):
+        image_queryset = get_image_model().objects.prefetch_renditions(
+            LISTING_RENDITION
+        )
+        return (
+            self.live()
+            .with_listing_data()
+            .prefetch_related(models.Prefetch("image", queryset=image_queryset))
+            .order_by("title")
+        )
+
+
+WinePageManager = PageManager.from_queryset(WinePageQuerySet)
+
+
+class WinePageForm(WagtailAdminPageForm):
+    def clean(self):
+        cleaned_data = super().clean()
+        if self.data.get("action-publish") and not self._has_active_variant():
+            raise ValidationError(
+                "A wine can only be published with at least one active variant. "
+                "Add a variant (such as a 75 cl bottle) and tick “active”, or save "
+                "a draft instead."
+            )
+        return cleaned_data
+
+    def _has_active_variant(self):
+        variants = self.formsets["variants"]
+        if not variants.is_valid():
+            return True  # The formset shows its own errors.
+        return any(
+            form.cleaned_data.get("active") and not form.cleaned_data.get("DELETE")
+            for form in variants.forms
+            if form.cleaned_data
+        )
+
+
+class WinePage(Page):
+    producer = models.CharField(max_length=120)
+    vintage = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1800)],
+        help_text="Harvest year. Leave blank for a non-vintage wine.",
+    )
+    colour = models.CharField(
+        "colour / style", max_length=20, choices=Colour.choices, default=Colour.RED
+    )
+    grapes = ParentalManyToManyField(GrapeVariety, blank=True, related_name="wines")
+    abv = models.DecimalField(
+        "ABV",
+        max_digits=4,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("25"))],
+        help_text="Alcohol by volume, in percent.",
+    )
+    tasting_notes = RichTextField(blank=True, features=["bold", "italic", "ul"])
+    food_pairing = models.TextField(blank=True)
+    image = models.ForeignKey(
+        "wagtailimages.Image",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The bottle shot, portrait; at least 720 pixels high.",
+    )
+    body = StreamField(BodyBlock(), blank=True, help_text="The story of the wine.")
+
+    objects = WinePageManager()
+    base_form_class = WinePageForm
+
+    search_fields = Page.search_fields + [
+        index.SearchField("producer"),
+        index.AutocompleteField("producer"),
+        index.SearchField("tasting_notes"),
+        index.SearchField("region_name"),
+        index.SearchField("country_name"),
+        index.RelatedFields("grapes", [index.SearchField("name")]),
+        index.FilterField("colour"),
+        index.FilterField("vintage"),
+    ]
+
+    content_panels = Page.content_panels + [
+        FieldRowPanel([FieldPanel("producer"), FieldPanel("vintage")]),
+        FieldPanel("image"),
+        FieldPanel("tasting_notes"),
+        FieldPanel("body"),
+    ]
+    details_panels = [
+        FieldRowPanel([FieldPanel("colour"), FieldPanel("abv")]),
+        FieldPanel("grapes", widget=forms.CheckboxSelectMultiple),
+        FieldPanel("food_pairing"),
+    ]
+    variant_panels = [
+        InlinePanel(
+            "variants",
+            label="Variant",
+            min_num=1,
+            heading="Variants",
+            help_text="What shoppers can buy: each size or case with its own SKU, "
+            "price and stock.",
+        )
+    ]
+    edit_handler = TabbedInterface(
+        [
+            ObjectList(content_panels, heading="Content"),
+            ObjectList(details_panels, heading="Details"),
+            ObjectList(variant_panels, heading="Variants"),
+            ObjectList(Page.promote_panels, heading="Promote"),
+            ObjectList(Page.settings_panels, heading="Settings"),
+        ]
+    )
+
+    parent_page_types = ["products.RegionPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "wine page"
+        verbose_name_plural = "wine pages"
+
+    def clean(self):
+        super().clean()
+        if self.vintage and self.vintage > datetime.date.today().year:
+            raise ValidationError({"vintage": "A vintage cannot be in the future."})
+
+    @property
+    def display_name(self):
+        return f"{self.title} {self.vintage}" if self.vintage else f"{self.title} NV"
+
+    def region_name(self):
+        parent = self.get_parent()
+        return parent.title if parent else ""
+
+    def country_name(self):
+        parent = self.get_parent()
+        grandparent = parent.get_parent() if parent else None
+        return grandparent.title if grandparent else ""
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["variants"] = [v for v in self.variants.all() if v.active]
+        context["breadcrumbs"] = self.get_ancestors().filter(depth__gt=2).specific(
+            defer=True
+        )
+        return context
+
+
+class WineVariant(Orderable):
+    page = ParentalKey(WinePage, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(
+        max_length=60, help_text="What the shopper buys, e.g. “75 cl bottle”."
+    )
+    sku = models.CharField(
+        "SKU",
+        max_length=40,
+        unique=True,
+        error_messages={"unique": "Another variant already uses this SKU."},
+        help_text="Unique across the whole shop.",
+    )
+    price = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        validators=[
+            MinValueValidator(Decimal("0.01"), message="The price must be above zero.")
+        ],
+    )
+    stock = models.PositiveIntegerField(default=0, help_text="Units ready to ship.")
+    active = models.BooleanField(
+        default=True, help_text="Untick to stop selling this variant."
+    )
+
+    panels = [
+        FieldRowPanel([FieldPanel("label"), FieldPanel("sku")]),
+        FieldRowPanel([FieldPanel("price"), FieldPanel("stock"), FieldPanel("active")]),
+    ]
+
+    class Meta(Orderable.Meta):
+        verbose_name = "wine variant"
+        verbose_name_plural = "wine variants"
+
+    def __str__(self):
+        return f"{self.page.title} – {self.label} ({self.sku})"
+
+    @property
+    def is_available(self):
+        return self.active and self.stock > 0
+
+    @property
+    def stock_status(self):
+        if not self.active or self.stock <= 0:
+            return "Sold out"
+        if self.stock <= LOW_STOCK_THRESHOLD:
+            return f"Only {self.stock} left"
+        return "In stock"
