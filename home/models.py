@@ -43,7 +43,9 @@ class HomePage(Page):
         from products.models import WinePage
 
         context = super().get_context(request, *args, **kwargs)
-        context["featured_wines"] = WinePage.objects.for_listing()[:8]
+        context["featured_wines"] = (
+            WinePage.objects.for_listing().filter(in_stock=True).order_by("-pk")[:8]
+        )
         return context
 
 

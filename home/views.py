@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
+from django.utils.http import urlencode
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -25,7 +26,11 @@ def search(request):
     return render(
         request,
         "home/search.html",
-        {"search_query": query, "results": results},
+        {
+            "search_query": query,
+            "search_querystring": urlencode({"q": query}),
+            "results": results,
+        },
     )
 
 

@@ -26,7 +26,10 @@ from wagtail.search import index
 
 from home.blocks import BodyBlock
 
+from .pricing import quantize, shop_currency
+
 LISTING_RENDITION = "fill-360x450"
+DETAIL_RENDITION = "fill-600x750"
 LOW_STOCK_THRESHOLD = 5
 
 
@@ -88,6 +91,7 @@ class PlacePage(Page):
 
         context = super().get_context(request, *args, **kwargs)
         context.update(browse_wines(request, scope=self))
+        context["breadcrumbs"] = self.get_ancestors().filter(depth__gt=2)
         return context
 
     def serve(self, request, *args, **kwargs):
@@ -311,11 +315,47 @@ class WinePage(Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["variants"] = [v for v in self.variants.all() if v.active]
-        context["breadcrumbs"] = self.get_ancestors().filter(depth__gt=2).specific(
-            defer=True
+        variants = [variant for variant in self.variants.all() if variant.active]
+        image = self.image.get_rendition(DETAIL_RENDITION) if self.image else None
+        context.update(
+            variants=variants,
+            default_variant=next((v for v in variants if v.is_available), None),
+            image_rendition=image,
+            breadcrumbs=self.get_ancestors().filter(depth__gt=2),
+            structured_data=self.structured_data(request, variants, image),
         )
         return context
+
+    def structured_data(self, request, variants, image=None):
+        """schema.org Product with one Offer per variant, for search engines."""
+        url = self.get_full_url(request)
+        currency = shop_currency().upper()
+        data = {
+            "@context": "https://schema.org",
+            "@type": "Product",
+            "name": self.display_name,
+            "brand": {"@type": "Brand", "name": self.producer},
+            "category": self.get_colour_display(),
+            "url": url,
+            "offers": [
+                {
+                    "@type": "Offer",
+                    "sku": variant.sku,
+                    "name": variant.label,
+                    "price": str(quantize(variant.price)),
+                    "priceCurrency": currency,
+                    "availability": "https://schema.org/"
+                    + ("InStock" if variant.is_available else "OutOfStock"),
+                    "url": url,
+                }
+                for variant in variants
+            ],
+        }
+        if self.search_description:
+            data["description"] = self.search_description
+        if image:
+            data["image"] = request.build_absolute_uri(image.url)
+        return data
 
 
 class WineVariant(Orderable):

@@ -1,4 +1,8 @@
+import json
+
 from django import template
+from django.core.serializers.json import DjangoJSONEncoder
+from django.utils.safestring import mark_safe
 
 from home.models import ShopSettings
 from products.models import CountryPage
@@ -23,3 +27,13 @@ def country_nav(context):
         "id", "title", "url_path", "path", "depth"
     )
     return {"countries": countries, "request": context.get("request")}
+
+
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.filter
+def json_ld(data):
+    """Serialise data for a <script type="application/ld+json"> element."""
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return mark_safe(text.translate(_JSON_SCRIPT_ESCAPES))

@@ -1,0 +1,576 @@
+"""The demo catalogue: a shop that looks real, built the same way every time.
+
+Everything is looked up by a natural key (slug under its parent, SKU, image title,
+group name) and only created when missing, so running it twice changes nothing.
+"""
+
+import datetime
+import io
+import os
+import random
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.core.files.images import ImageFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from wagtail.images import get_image_model
+from wagtail.models import (
+    Collection,
+    GroupCollectionPermission,
+    GroupPagePermission,
+    Page,
+    Site,
+)
+
+from products.models import (
+    Colour,
+    CountryPage,
+    GrapeVariety,
+    RegionPage,
+    WinePage,
+    WinesIndexPage,
+    WineVariant,
+)
+
+from . import demo_images
+from .models import HomePage, ShopSettings, StandardPage
+
+ADMIN_USERNAME = "admin"
+
+GRAPES = {
+    "Cabernet Sauvignon": "Firm tannins, blackcurrant and cedar.",
+    "Merlot": "Plump plum fruit and a soft texture.",
+    "Pinot Noir": "Red cherry, forest floor, silk.",
+    "Chardonnay": "From taut and mineral to rich and buttery.",
+    "Syrah": "Black pepper, violets and dark fruit.",
+    "Grenache": "Ripe strawberry and warm spice.",
+    "Sangiovese": "Sour cherry, tea leaf and bright acidity.",
+    "Nebbiolo": "Roses and tar, with grip to age for decades.",
+    "Tempranillo": "Leather, tobacco and red fruit.",
+    "Riesling": "Lime, petrol and electric acidity.",
+    "Touriga Nacional": "Floral, dense and powerful.",
+    "Sauvignon Blanc": "Gooseberry, cut grass, flint.",
+    "Chenin Blanc": "Quince and honey over racy acidity.",
+    "Cinsault": "Light, fragrant red fruit.",
+    "Malbec": "Inky, with damson and violet.",
+}
+
+
+@dataclass(frozen=True)
+class Region:
+    name: str
+    code: str
+    intro: str
+    colours: tuple
+    grapes: tuple
+    producers: tuple
+    cuvees: tuple
+
+
+COUNTRIES = {
+    "France": (
+        "From Bordeaux châteaux to Burgundy's walled plots, the benchmark for "
+        "most of the world's great wines.",
+        [
+            Region(
+                "Bordeaux",
+                "BDX",
+                "Gravel banks, Atlantic weather and blends of Cabernet and Merlot.",
+                ("red", "red", "white", "sweet"),
+                ("Cabernet Sauvignon", "Merlot", "Sauvignon Blanc"),
+                ("Château Lafleur-Marsan", "Château Belle-Rive", "Domaine de Pessac"),
+                ("Grand Vin", "Réserve", "Les Graves", "Cuvée Prestige"),
+            ),
+            Region(
+                "Burgundy",
+                "BUR",
+                "Single grapes, single vineyards: Pinot Noir and Chardonnay "
+                "mapped plot by plot.",
+                ("red", "white"),
+                ("Pinot Noir", "Chardonnay"),
+                ("Domaine Fèvre-Lacombe", "Maison Rolland", "Domaine des Tilleuls"),
+                ("Vieilles Vignes", "Les Charmes", "Clos du Prieuré", "Villages"),
+            ),
+            Region(
+                "Rhône Valley",
+                "RHO",
+                "Syrah on the granite slopes of the north, Grenache blends in the "
+                "sunny south.",
+                ("red", "red", "rose"),
+                ("Syrah", "Grenache", "Cinsault"),
+                ("Domaine Chave-Roux", "Clos Saint-Jean", "Cave de Tain"),
+                ("La Côte", "Galets Roulés", "Cuvée du Mistral"),
+            ),
+            Region(
+                "Champagne",
+                "CHA",
+                "Chalk cellars and the slow second fermentation that makes bubbles.",
+                ("sparkling",),
+                ("Chardonnay", "Pinot Noir"),
+                ("Maison Deville", "Champagne Aubry-Lenoir"),
+                ("Brut Réserve", "Blanc de Blancs", "Rosé de Saignée"),
+            ),
+        ],
+    ),
+    "Italy": (
+        "Hundreds of native grapes, from Alpine foothills to volcanic islands.",
+        [
+            Region(
+                "Tuscany",
+                "TUS",
+                "Cypress hills, Sangiovese and the Super Tuscans.",
+                ("red", "red", "white"),
+                ("Sangiovese", "Merlot", "Cabernet Sauvignon"),
+                ("Tenuta di Valgiano", "Castello Ferraio", "Podere Le Ripe"),
+                ("Chianti Classico", "Riserva", "Rosso di Toscana"),
+            ),
+            Region(
+                "Piedmont",
+                "PIE",
+                "Fog-covered hills where Nebbiolo becomes Barolo and Barbaresco.",
+                ("red", "red", "sparkling"),
+                ("Nebbiolo",),
+                ("Cantina Bartoli", "Azienda Agricola Serra"),
+                ("Barolo", "Barbaresco", "Langhe Nebbiolo"),
+            ),
+        ],
+    ),
+    "Spain": (
+        "Old vines, high plateaus and wines aged with patience.",
+        [
+            Region(
+                "Rioja",
+                "RIO",
+                "Tempranillo aged in American oak, from joven to gran reserva.",
+                ("red", "red", "white"),
+                ("Tempranillo", "Grenache"),
+                ("Bodegas Ardanza", "Viña Olmedo", "Bodegas del Ebro"),
+                ("Crianza", "Reserva", "Gran Reserva"),
+            ),
+            Region(
+                "Priorat",
+                "PRI",
+                "Slate terraces called llicorella and tiny yields.",
+                ("red",),
+                ("Grenache", "Syrah"),
+                ("Celler Mas Roig", "Clos de l'Obac"),
+                ("Vi de Vila", "Llicorella"),
+            ),
+        ],
+    ),
+    "Portugal": (
+        "Steep schist terraces, native grapes and the world's great fortified wines.",
+        [
+            Region(
+                "Douro",
+                "DOU",
+                "The river valley of port and of ever finer dry reds.",
+                ("fortified", "red", "fortified"),
+                ("Touriga Nacional",),
+                ("Quinta da Ribeira", "Quinta do Vale Alto"),
+                ("Vintage Port", "Tawny 20 Years", "Douro Tinto"),
+            ),
+        ],
+    ),
+    "Germany": (
+        "Cool river valleys and the world's finest Rieslings.",
+        [
+            Region(
+                "Mosel",
+                "MOS",
+                "Vertiginous slate slopes over a winding river.",
+                ("white", "sweet"),
+                ("Riesling",),
+                ("Weingut Becker-Loos", "Weingut Stein"),
+                ("Kabinett", "Spätlese", "Trocken"),
+            ),
+        ],
+    ),
+    "Australia": (
+        "Old-vine Shiraz, cool-climate Chardonnay and bold ideas.",
+        [
+            Region(
+                "Barossa Valley",
+                "BAR",
+                "Some of the oldest Shiraz vines in the world.",
+                ("red", "red", "fortified"),
+                ("Syrah", "Grenache"),
+                ("Hollow Creek Estate", "Kalimna Ridge"),
+                ("Old Vine Shiraz", "GSM", "Tawny"),
+            ),
+        ],
+    ),
+    "South Africa": (
+        "Cape sunshine, ocean breezes and old-vine Chenin Blanc.",
+        [
+            Region(
+                "Stellenbosch",
+                "STE",
+                "Granite mountains and long, warm afternoons.",
+                ("red", "white"),
+                ("Cabernet Sauvignon", "Chenin Blanc"),
+                ("Rustenhof Wines", "Vergenoegd Estate"),
+                ("Estate Red", "Old Vine Chenin"),
+            ),
+            Region(
+                "Swartland",
+                "SWA",
+                "Dry-farmed bush vines and a new wave of growers.",
+                ("white", "red", "rose"),
+                ("Chenin Blanc", "Cinsault", "Syrah"),
+                ("Paardeberg Cellars", "Riebeek Vines"),
+                ("Skin Contact", "Bush Vine", "Blanc de Noir"),
+            ),
+        ],
+    ),
+}
+
+COUNTRY_PALETTES = [
+    ((122, 160, 206), (244, 214, 170), (112, 138, 66)),
+    ((98, 140, 190), (250, 200, 150), (132, 120, 60)),
+    ((160, 120, 170), (250, 190, 140), (96, 110, 58)),
+    ((90, 150, 200), (220, 230, 200), (80, 120, 70)),
+]
+
+FOOD = [
+    "Roast lamb with rosemary; aged hard cheeses.",
+    "Grilled fish, oysters, goat's cheese.",
+    "Mushroom risotto, duck breast, truffle.",
+    "Spiced barbecue, slow-cooked beef.",
+    "Fruit tarts, blue cheese, foie gras.",
+    "Salty snacks, fried chicken, celebrations.",
+]
+NOTES = {
+    "red": "Dark cherry and cassis on the nose, a touch of cedar; supple tannins "
+    "and a long, savoury finish.",
+    "white": "Citrus peel, white flowers and wet stone; taut and refreshing with "
+    "a saline edge.",
+    "rose": "Wild strawberry and peach, pale and dry, with a crisp finish.",
+    "sparkling": "Fine bead, brioche and green apple; creamy and precise.",
+    "sweet": "Apricot, honey and marmalade, lifted by bright acidity.",
+    "fortified": "Fig, walnut and dark chocolate; warming and endlessly long.",
+}
+NON_VINTAGE_COLOURS = {"sparkling", "fortified"}
+
+
+class DemoBuilder:
+    def __init__(self, wines=60, log=None):
+        self.wine_count = wines
+        self.log = log or (lambda message: None)
+        self.created = {"pages": 0, "variants": 0, "images": 0}
+        self.images = {}
+
+    def build(self):
+        with transaction.atomic():
+            home = self.home_page()
+            self.standard_pages(home)
+            grapes = self.grapes()
+            index = self.wines_index(home)
+            regions = self.places(index)
+        self.wines(regions, grapes)
+        with transaction.atomic():
+            self.shop_settings()
+            self.groups(home)
+            password = self.superuser()
+        return password
+
+    # Images -------------------------------------------------------------------
+
+    def image(self, title, render):
+        Image = get_image_model()
+        image = self.images.get(title) or Image.objects.filter(title=title).first()
+        if image is None:
+            image = Image(title=title)
+            image.file = ImageFile(
+                io.BytesIO(render()), name=f"{slugify(title)}.png"
+            )
+            image.save()
+            self.created["images"] += 1
+        self.images[title] = image
+        return image
+
+    # Pages --------------------------------------------------------------------
+
+    def child(self, parent, model, slug, **fields):
+        page = model.objects.child_of(parent).filter(slug=slug).first()
+        if page is None:
+            now = timezone.now()
+            page = model(
+                slug=slug, live=True, first_published_at=now, last_published_at=now
+            )
+            for name, value in fields.items():
+                setattr(page, name, value)
+            parent.add_child(instance=page)
+            self.created["pages"] += 1
+        return page
+
+    def home_page(self):
+        root = Page.get_first_root_node()
+        home = HomePage.objects.first()
+        if home is None:
+            # Wagtail's first migration leaves a placeholder "Welcome" page at /home.
+            Page.objects.filter(depth=2, slug="home", numchild=0).exclude(
+                content_type__model="homepage"
+            ).delete()
+            root.refresh_from_db()
+            home = HomePage(
+                title="Cellar",
+                slug="home",
+                hero_heading="Wines worth opening tonight",
+                hero_text="Small growers and great regions, chosen by people who "
+                "taste everything first. Delivered in days.",
+                hero_image=self.image(
+                    "Hero: vineyard at dusk",
+                    lambda: demo_images.landscape(0, COUNTRY_PALETTES[2]),
+                ),
+                live=True,
+            )
+            root.add_child(instance=home)
+            self.created["pages"] += 1
+        site = Site.objects.filter(is_default_site=True).first() or Site(
+            hostname="localhost", port=80, is_default_site=True
+        )
+        if site.root_page_id != home.pk:
+            site.root_page = home
+            site.site_name = "Cellar"
+            site.save()
+        self.log("Home page and site ready")
+        return home
+
+    def standard_pages(self, home):
+        for slug, title, intro in [
+            (
+                "about",
+                "About us",
+                "Cellar is a small team of tasters who buy from growers we visit.",
+            ),
+            (
+                "delivery",
+                "Delivery",
+                "We ship within 2–4 working days in temperature-safe boxes. Orders "
+                "over $150 travel free.",
+            ),
+            (
+                "terms",
+                "Terms and conditions",
+                "We sell alcohol only to adults of legal drinking age in the "
+                "country of delivery. Prices include sales tax where it applies.",
+            ),
+        ]:
+            self.child(home, StandardPage, slug, title=title, intro=intro)
+
+    def grapes(self):
+        grapes = {}
+        for name, description in GRAPES.items():
+            grapes[name], _ = GrapeVariety.objects.get_or_create(
+                name=name, defaults={"description": description}
+            )
+        self.log(f"Grape varieties: {len(grapes)}")
+        return grapes
+
+    def wines_index(self, home):
+        return self.child(
+            home,
+            WinesIndexPage,
+            "wines",
+            title="Wines",
+            intro="Every bottle we sell, by country and region. Filter by colour, "
+            "grape or price.",
+        )
+
+    def places(self, index):
+        regions = []
+        for number, (country_name, (intro, country_regions)) in enumerate(
+            COUNTRIES.items()
+        ):
+            palette = COUNTRY_PALETTES[number % len(COUNTRY_PALETTES)]
+            country = self.child(
+                index,
+                CountryPage,
+                slugify(country_name),
+                title=country_name,
+                intro=intro,
+                image=self.image(
+                    f"Landscape: {country_name}",
+                    lambda p=palette, s=number: demo_images.landscape(s, p),
+                ),
+            )
+            for offset, region in enumerate(country_regions):
+                page = self.child(
+                    country,
+                    RegionPage,
+                    slugify(region.name),
+                    title=region.name,
+                    intro=region.intro,
+                    image=self.image(
+                        f"Landscape: {region.name}",
+                        lambda p=palette, s=number * 10 + offset + 1: (
+                            demo_images.landscape(s, p)
+                        ),
+                    ),
+                )
+                regions.append((page, region))
+        self.log(f"Countries: {len(COUNTRIES)}, regions: {len(regions)}")
+        return regions
+
+    def wines(self, regions, grapes):
+        this_year = datetime.date.today().year
+        for number in range(self.wine_count):
+            region_page, region = regions[number % len(regions)]
+            rng = random.Random(f"cellar-demo-{number}")
+            turn = number // len(regions)
+            producer = region.producers[(number + turn) % len(region.producers)]
+            cuvee = region.cuvees[turn % len(region.cuvees)]
+            colour = region.colours[(turn + number) % len(region.colours)]
+            if cuvee.startswith("Rosé") or cuvee == "Blanc de Noir":
+                colour = Colour.ROSE if colour != Colour.SPARKLING else colour
+            non_vintage = colour in NON_VINTAGE_COLOURS and rng.random() < 0.7
+            vintage = None if non_vintage or number % 11 == 5 else this_year - 2 - rng.randrange(12)
+            title = f"{producer} {cuvee}"
+            slug = slugify(f"{title} {vintage or 'nv'}")
+            if turn >= len(region.cuvees) * len(region.producers):
+                slug = f"{slug}-{number}"
+            if WinePage.objects.child_of(region_page).filter(slug=slug).exists():
+                continue
+            base_price = Decimal(rng.randrange(12, 90)) + Decimal("0.99")
+            sold_out = number % 9 == 4
+            variants = [
+                WineVariant(
+                    label="75 cl bottle",
+                    sku=f"{region.code}-{number:04d}-75",
+                    price=base_price,
+                    stock=0 if sold_out else rng.choice([2, 4, 12, 24, 36, 60]),
+                    sort_order=0,
+                )
+            ]
+            if rng.random() < 0.45:
+                variants.append(
+                    WineVariant(
+                        label="Magnum 150 cl",
+                        sku=f"{region.code}-{number:04d}-150",
+                        price=base_price * 2 + Decimal("6"),
+                        stock=0 if sold_out else rng.choice([0, 1, 3, 6]),
+                        sort_order=1,
+                    )
+                )
+            if rng.random() < 0.5:
+                variants.append(
+                    WineVariant(
+                        label="Case of 6",
+                        sku=f"{region.code}-{number:04d}-C6",
+                        price=(base_price * 6 * Decimal("0.9")).quantize(Decimal("1"))
+                        - Decimal("0.01"),
+                        stock=0 if sold_out else rng.choice([3, 5, 10]),
+                        sort_order=len(variants),
+                    )
+                )
+            wine_grapes = [grapes[name] for name in region.grapes[: rng.randint(1, 2)]]
+            # Past the 120th wine (benchmark catalogues), bottles are shared.
+            image = self.image(
+                f"Bottle: {title} {vintage or 'NV'}"
+                if number < 120
+                else f"Bottle: {region.name}, {colour}",
+                lambda p=producer, c=cuvee, v=vintage, co=colour, s=number: (
+                    demo_images.bottle(s, co, p, c, v)
+                ),
+            )
+            page = WinePage(
+                title=title,
+                slug=slug,
+                producer=producer,
+                vintage=vintage,
+                colour=colour,
+                abv=Decimal(rng.choice(["11.5", "12.5", "13.0", "13.5", "14.5", "19.5"]))
+                if colour != Colour.FORTIFIED
+                else Decimal("20.0"),
+                tasting_notes=f"<p>{NOTES[colour]}</p>",
+                food_pairing=FOOD[number % len(FOOD)],
+                image=image,
+                search_description=f"{title}: {colour} wine from {region.name}.",
+                live=True,
+                first_published_at=timezone.now(),
+                last_published_at=timezone.now(),
+            )
+            page.variants = variants
+            page.grapes = wine_grapes
+            with transaction.atomic():
+                region_page.add_child(instance=page)
+                region_page.refresh_from_db()
+            self.created["pages"] += 1
+            self.created["variants"] += len(variants)
+            if (number + 1) % 10 == 0 or number + 1 == self.wine_count:
+                self.log(f"Wines: {number + 1}/{self.wine_count}")
+
+    # Settings, groups, users --------------------------------------------------
+
+    def shop_settings(self):
+        settings = ShopSettings.load()
+        if not settings.legal_name:
+            settings.shop_name = "Cellar"
+            settings.legal_name = "Cellar Wine Merchants Ltd"
+            settings.address = "12 Vintners' Row\nPortland, OR 97205\nUnited States"
+            settings.tax_id = "US 94-1234567"
+            settings.contact_email = "hello@cellar.test"
+            settings.currency_symbol = "$"
+            settings.delivery_countries = ["US", "CA", "GB", "FR", "DE", "IT", "ES"]
+            settings.logo = self.image("Cellar logo", lambda: demo_images.logo("Cellar"))
+            settings.save()
+        self.log("Shop settings filled")
+
+    def groups(self, home):
+        access_admin = Permission.objects.get(
+            content_type__app_label="wagtailadmin", codename="access_admin"
+        )
+        editors, _ = Group.objects.get_or_create(name="Editors")
+        merchants, _ = Group.objects.get_or_create(name="Merchants")
+        editors.permissions.add(
+            access_admin,
+            *Permission.objects.filter(
+                content_type__app_label="products",
+                codename__in=[
+                    "add_grapevariety",
+                    "change_grapevariety",
+                    "delete_grapevariety",
+                ],
+            ),
+        )
+        for codename in ("add_page", "change_page", "publish_page", "lock_page"):
+            GroupPagePermission.objects.get_or_create(
+                group=editors,
+                page=home,
+                permission=Permission.objects.get(
+                    content_type__app_label="wagtailcore", codename=codename
+                ),
+            )
+        root_collection = Collection.get_first_root_node()
+        for codename in ("add_image", "change_image", "choose_image"):
+            GroupCollectionPermission.objects.get_or_create(
+                group=editors,
+                collection=root_collection,
+                permission=Permission.objects.get(
+                    content_type__app_label="wagtailimages", codename=codename
+                ),
+            )
+        merchants.permissions.add(
+            access_admin,
+            Permission.objects.get(
+                content_type__app_label="home", codename="change_shopsettings"
+            ),
+        )
+        self.log("Groups: Editors, Merchants")
+
+    def superuser(self):
+        """Create the admin account once; return its password only when created."""
+        User = get_user_model()
+        if User.objects.filter(username=ADMIN_USERNAME).exists():
+            return None
+        password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        User.objects.create_superuser(
+            ADMIN_USERNAME, "admin@cellar.test", password, first_name="Shop"
+        )
+        return password

@@ -1,0 +1,49 @@
+// Progressive enhancement only: every form here also works without JavaScript.
+(function () {
+  "use strict";
+
+  function updateBadge(count) {
+    document.querySelectorAll("[data-cart-count]").forEach(function (badge) {
+      badge.textContent = count;
+      badge.classList.add("is-bumped");
+      setTimeout(function () { badge.classList.remove("is-bumped"); }, 250);
+    });
+  }
+
+  function firstError(errors) {
+    if (!errors) return "Sorry, that did not work.";
+    var key = Object.keys(errors)[0];
+    var value = errors[key];
+    return Array.isArray(value) ? value[0] : String(value);
+  }
+
+  document.querySelectorAll("form[data-add-to-cart]").forEach(function (form) {
+    var status = form.querySelector("[data-add-to-cart-status]");
+    form.addEventListener("submit", function (event) {
+      if (!window.fetch) return;
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      if (button) button.disabled = true;
+      fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { "Accept": "application/json", "X-Requested-With": "fetch" },
+        credentials: "same-origin"
+      }).then(function (response) {
+        return response.json().then(function (body) { return { ok: response.ok, body: body }; });
+      }).then(function (result) {
+        status.classList.toggle("is-error", !result.ok);
+        if (result.ok) {
+          updateBadge(result.body.count);
+          status.textContent = result.body.message || "Added to your cart.";
+        } else {
+          status.textContent = firstError(result.body.errors);
+        }
+      }).catch(function () {
+        form.submit();
+      }).finally(function () {
+        if (button) button.disabled = false;
+      });
+    });
+  });
+})();
