@@ -1,0 +1,115 @@
+"""Fixtures shared by every app's tests.
+
+The demo catalogue is built once per test session, committed, and read by the tests;
+each test runs in a transaction that is rolled back, so tests may add to it freely.
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def require(condition, reason):
+    """Skip a test whose service is missing; under CI=true fail instead."""
+    if condition:
+        return
+    if CI:
+        pytest.fail(f"{reason}; CI=true requires it", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        call_command("load_demo_data", verbosity=0)
+
+
+@pytest.fixture
+def postgres(db):
+    require(
+        connection.vendor == "postgresql",
+        "needs PostgreSQL: set DATABASE_URL=postgres://…",
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    url = os.environ.get("REDIS_URL", "")
+    reachable = False
+    if url:
+        import redis
+
+        try:
+            reachable = redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+        except redis.RedisError:
+            reachable = False
+    require(reachable, "needs Redis: set REDIS_URL=redis://… to a running server")
+    return url
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    require(path is not None, "needs Debian's Chromium (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def shop_server(django_db_setup, django_db_blocker):
+    """One live server for every browser test, serving the committed demo catalogue.
+
+    pytest-django's own live_server fixture would flush the database after each
+    test; this one leaves the shared catalogue in place.
+    """
+    from pytest_django.live_server_helper import LiveServer
+
+    with django_db_blocker.unblock():
+        server = LiveServer("127.0.0.1:0")
+        yield server
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path):
+    # Playwright's sync API runs an event loop in this thread; Django's ORM would
+    # otherwise refuse to run in the test alongside it.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium_path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots():
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
