@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from wagtail.images import get_image_model
+from wagtail.search import index
 from wagtail.models import (
     Collection,
     GroupCollectionPermission,
@@ -420,6 +421,7 @@ class DemoBuilder:
 
     def wines(self, regions, grapes):
         this_year = datetime.date.today().year
+        slugs = set()
         for number in range(self.wine_count):
             region_page, region = regions[number % len(regions)]
             rng = random.Random(f"cellar-demo-{number}")
@@ -433,8 +435,9 @@ class DemoBuilder:
             vintage = None if non_vintage or number % 11 == 5 else this_year - 2 - rng.randrange(12)
             title = f"{producer} {cuvee}"
             slug = slugify(f"{title} {vintage or 'nv'}")
-            if turn >= len(region.cuvees) * len(region.producers):
+            if slug in slugs:
                 slug = f"{slug}-{number}"
+            slugs.add(slug)
             if WinePage.objects.child_of(region_page).filter(slug=slug).exists():
                 continue
             base_price = Decimal(rng.randrange(12, 90)) + Decimal("0.99")
@@ -501,6 +504,9 @@ class DemoBuilder:
             with transaction.atomic():
                 region_page.add_child(instance=page)
                 region_page.refresh_from_db()
+                # Grapes are saved after the page's own row, and so after its first
+                # indexing: index again so a search for a grape finds the wine.
+                index.insert_or_update_object(page)
             self.created["pages"] += 1
             self.created["variants"] += len(variants)
             if (number + 1) % 10 == 0 or number + 1 == self.wine_count:

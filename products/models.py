@@ -166,7 +166,8 @@ class WinePageQuerySet(PageQuerySet):
 
         return self.annotate(
             from_price=Subquery(
-                active.order_by().values("page").annotate(p=Min("price")).values("p")
+                active.order_by().values("page").annotate(p=Min("price")).values("p"),
+                output_field=models.DecimalField(max_digits=12, decimal_places=2),
             ),
             in_stock=Exists(active.filter(stock__gt=0)),
             region_title=ancestor_title(1),

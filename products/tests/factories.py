@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.text import slugify
+from wagtail.search import index
 
 from products.models import (
     Colour,
@@ -75,4 +76,6 @@ def wine(
     )
     page.variants = list(variants if variants is not None else [variant("20.00")])
     page.grapes = [grape(name) for name in grapes]
-    return _add(parent, page)
+    _add(parent, page)
+    index.insert_or_update_object(page)  # again, now that its grapes are saved
+    return page
