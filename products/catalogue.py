@@ -5,17 +5,28 @@ from decimal import Decimal
 
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import F
 
 from .models import Colour, CountryPage, GrapeVariety, RegionPage, WinePage
 
 WINES_PER_PAGE = 12
 
+# Wines without a vintage or a price sort last, on every database.
 SORTS = {
-    "name": ("Name A–Z", ("title", "pk")),
-    "price": ("Price: low to high", ("from_price", "title", "pk")),
-    "-price": ("Price: high to low", ("-from_price", "title", "pk")),
-    "-vintage": ("Vintage: newest first", ("-vintage", "title", "pk")),
-    "vintage": ("Vintage: oldest first", ("vintage", "title", "pk")),
+    "name": ("Name A–Z", (F("title").asc(), "pk")),
+    "price": ("Price: low to high", (F("from_price").asc(nulls_last=True), "title", "pk")),
+    "-price": (
+        "Price: high to low",
+        (F("from_price").desc(nulls_last=True), "title", "pk"),
+    ),
+    "-vintage": (
+        "Vintage: newest first",
+        (F("vintage").desc(nulls_last=True), "title", "pk"),
+    ),
+    "vintage": (
+        "Vintage: oldest first",
+        (F("vintage").asc(nulls_last=True), "title", "pk"),
+    ),
 }
 
 
@@ -83,8 +94,12 @@ class WineFilterForm(forms.Form):
 
 def browse_wines(request, scope):
     """The listing context for a wines index, country or region page."""
-    countries = list(CountryPage.objects.live().order_by("title").only("title", "slug"))
-    regions = RegionPage.objects.live().order_by("title").only("title", "slug", "path")
+    countries = list(
+        CountryPage.objects.live().order_by("title").only("title", "slug", "path", "depth")
+    )
+    regions = (
+        RegionPage.objects.live().order_by("title").only("title", "slug", "path", "depth")
+    )
     if isinstance(scope, CountryPage):
         regions = regions.child_of(scope)
     elif isinstance(scope, RegionPage):

@@ -5,6 +5,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.safestring import mark_safe
 
 from home.models import ShopSettings
+from wagtail.models import Page
+
 from products.models import CountryPage
 from products.pricing import format_money
 
@@ -21,12 +23,35 @@ def money(context, amount):
     return format_money(amount, symbol=symbol)
 
 
+SITE_LINK_SLUGS = ("wines", "about", "delivery", "terms")
+
+
+@register.simple_tag(takes_context=True)
+def site_links(context):
+    """URLs of the pages every header and footer links to, in one query a request.
+
+    Looked up by slug so an editor can move or retitle the pages.
+    """
+    request = context.get("request")
+    links = getattr(request, "_site_links", None)
+    if links is None:
+        pages = Page.objects.live().filter(slug__in=SITE_LINK_SLUGS, depth=3)
+        links = {page.slug: page.get_url(request) for page in pages}
+        if request is not None:
+            request._site_links = links
+    return links
+
+
 @register.inclusion_tag("includes/country_nav.html", takes_context=True)
 def country_nav(context):
     countries = CountryPage.objects.live().order_by("title").only(
         "id", "title", "url_path", "path", "depth"
     )
-    return {"countries": countries, "request": context.get("request")}
+    return {
+        "countries": countries,
+        "request": context.get("request"),
+        "links": site_links(context),
+    }
 
 
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}

@@ -1,0 +1,78 @@
+"""Every catalogue page makes the same number of queries with 10 and 100 wines."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from wagtail.images import get_image_model
+from wagtail.images.tests.utils import get_test_image_file
+
+from products.models import WinePage
+
+from . import factories
+
+# The most queries each page may make, stated in the README. A page that starts
+# making a query per wine fails here long before the catalogue gets big.
+MAX_QUERIES = {
+    "home": 11,
+    "wines index": 17,
+    "country": 20,
+    "region": 20,
+    "wine": 19,
+    "search": 8,
+}
+PAGES = {
+    "home": "/",
+    "wines index": "/wines/?country=scaleland",
+    "country": "/wines/scaleland/",
+    "region": "/wines/scaleland/growth/",
+    "wine": "/wines/scaleland/growth/scale-wine-000-2020/",
+    "search": "/search/?q=Scaleproducer",
+}
+
+
+def add_wines(region, image, start, stop):
+    for number in range(start, stop):
+        factories.wine(
+            region,
+            f"Scale Wine {number:03d}",
+            producer="Scaleproducer",
+            grapes=["Syrah"],
+            image=image,
+            variants=[
+                factories.variant("19.00"),
+                factories.variant("100.00", label="Case of 6"),
+            ],
+        )
+
+
+def count_queries(client, url):
+    client.get(url)  # warm-up: renditions and the site-root cache are built once
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(queries)
+
+
+@pytest.fixture
+def growth_region(db):
+    country = factories.country("Scaleland")
+    return factories.region("Growth", country)
+
+
+def test_query_counts_do_not_grow_with_the_catalogue(
+    client, growth_region, django_assert_max_num_queries
+):
+    image = get_image_model().objects.create(
+        title="Scale bottle", file=get_test_image_file()
+    )
+    add_wines(growth_region, image, 0, 10)
+    with_10 = {name: count_queries(client, url) for name, url in PAGES.items()}
+
+    add_wines(growth_region, image, 10, 100)
+    assert WinePage.objects.descendant_of(growth_region).count() == 100
+    with_100 = {name: count_queries(client, url) for name, url in PAGES.items()}
+
+    assert with_100 == with_10
+    for name, url in PAGES.items():
+        with django_assert_max_num_queries(MAX_QUERIES[name]):
+            client.get(url)
