@@ -26,9 +26,26 @@ def require(condition, reason):
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(request, django_test_environment, django_db_blocker):
+    """The test database, with the demo catalogue, for every test that asks.
+
+    pytest-django would set up only the databases that collected tests mark; the
+    browser tests read the catalogue without a mark, so set up the default always.
+    """
+    from django.test.utils import setup_databases, teardown_databases
+
+    verbosity = request.config.option.verbose
     with django_db_blocker.unblock():
+        config = setup_databases(
+            verbosity=verbosity,
+            interactive=False,
+            aliases={"default"},
+            serialized_aliases=set(),
+        )
         call_command("load_demo_data", verbosity=0)
+    yield
+    with django_db_blocker.unblock():
+        teardown_databases(config, verbosity=verbosity)
 
 
 @pytest.fixture
@@ -74,6 +91,17 @@ def shop_server(django_db_setup, django_db_blocker):
         server = LiveServer("127.0.0.1:0")
         yield server
         server.stop()
+
+
+@pytest.fixture
+def db_reads(django_db_setup, django_db_blocker):
+    """Database access outside a test transaction, for tests beside the live server.
+
+    A transaction held open by the test would lock SQLite against the server's
+    writes (image renditions, sessions); these tests only read.
+    """
+    with django_db_blocker.unblock():
+        yield
 
 
 @pytest.fixture(scope="session")

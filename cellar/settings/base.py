@@ -136,6 +136,9 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+# Django serves uploaded images itself only when asked (development, tests, a single
+# box); in production a proxy or object storage serves MEDIA_URL.
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=DEBUG)
 # Invoices and other files no URL may serve directly.
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=BASE_DIR / "private")
 

@@ -1,3 +1,5 @@
+import atexit
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -11,10 +13,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 _tmp = Path(tempfile.mkdtemp(prefix="cellar-test-"))
+atexit.register(shutil.rmtree, _tmp, ignore_errors=True)
 MEDIA_ROOT = _tmp / "media"
 PRIVATE_MEDIA_ROOT = _tmp / "private"
 STATIC_ROOT = _tmp / "static"
 STATIC_ROOT.mkdir()
+SERVE_MEDIA = True
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file (not :memory:) so a live server thread and the tests share one database.

@@ -1,0 +1,149 @@
+"""Settings come from the environment; production refuses to start half-configured."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PRINT_SETTINGS = """
+import json, django
+from django.conf import settings
+django.setup()
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "DATABASE_ENGINE": settings.DATABASES["default"]["ENGINE"],
+    "DATABASE_NAME": str(settings.DATABASES["default"]["NAME"]),
+    "CACHE": settings.CACHES["default"]["BACKEND"],
+    "SESSION_ENGINE": settings.SESSION_ENGINE,
+    "CELERY_TASK_ALWAYS_EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
+    "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    "SHOP_CURRENCY": settings.SHOP_CURRENCY,
+}))
+"""
+CLEAN = {
+    "SECRET_KEY": "",
+    "DATABASE_URL": "",
+    "REDIS_URL": "",
+    "STRIPE_SECRET_KEY": "",
+    "STRIPE_WEBHOOK_SECRET": "",
+    "SHOP_CURRENCY": "",
+}
+
+
+def run_settings(module, **environment):
+    env = {key: value for key, value in os.environ.items() if key not in CLEAN}
+    env.update(CLEAN)
+    env.update(environment)
+    env = {key: value for key, value in env.items() if value != ""}
+    env["DJANGO_SETTINGS_MODULE"] = module
+    return subprocess.run(
+        [sys.executable, "-c", PRINT_SETTINGS],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = run_settings(
+        "cellar.settings.production",
+        STRIPE_SECRET_KEY="sk_test_x",
+        STRIPE_WEBHOOK_SECRET="whsec_x",
+    )
+
+    assert result.returncode != 0
+    assert (
+        "ImproperlyConfigured: SECRET_KEY is not set. Production settings refuse to "
+        "start without it: export SECRET_KEY (a long random string) or put it in .env."
+    ) in result.stderr
+
+
+def test_production_refuses_to_start_without_stripe_keys():
+    result = run_settings("cellar.settings.production", SECRET_KEY="s" * 50)
+
+    assert result.returncode != 0
+    assert (
+        "STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET not set. Production settings take "
+        "payments through real Stripe only"
+    ) in result.stderr
+
+
+def test_production_starts_when_configured():
+    result = run_settings(
+        "cellar.settings.production",
+        SECRET_KEY="s" * 50,
+        STRIPE_SECRET_KEY="sk_test_x",
+        STRIPE_WEBHOOK_SECRET="whsec_x",
+        DATABASE_URL="postgres://shop:pw@db.internal:5432/cellar",
+        REDIS_URL="redis://cache.internal:6379/1",
+        SHOP_CURRENCY="EUR",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "DEBUG": False,
+        "DATABASE_ENGINE": "django.db.backends.postgresql",
+        "DATABASE_NAME": "cellar",
+        "CACHE": "django.core.cache.backends.redis.RedisCache",
+        "SESSION_ENGINE": "django.contrib.sessions.backends.cached_db",
+        "CELERY_TASK_ALWAYS_EAGER": False,
+        "CELERY_BROKER_URL": "redis://cache.internal:6379/1",
+        "SHOP_CURRENCY": "eur",
+    }
+
+
+def test_development_defaults_need_nothing_installed():
+    result = run_settings("cellar.settings.dev")
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "DEBUG": True,
+        "DATABASE_ENGINE": "django.db.backends.sqlite3",
+        "DATABASE_NAME": str(BASE_DIR / "db.sqlite3"),
+        "CACHE": "django.core.cache.backends.locmem.LocMemCache",
+        "SESSION_ENGINE": "django.contrib.sessions.backends.db",
+        "CELERY_TASK_ALWAYS_EAGER": True,
+        "CELERY_BROKER_URL": "memory://",
+        "SHOP_CURRENCY": "usd",
+    }
+
+
+@pytest.mark.django_db
+def test_healthz_reports_database_and_eager_broker(client):
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "eager"}
+    assert "no-cache" in response["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_healthz_reaches_the_redis_broker(client, settings, redis_url):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = redis_url
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_healthz_answers_503_when_the_broker_is_down(client, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "broker": "unreachable",
+    }
