@@ -45,6 +45,14 @@ def django_db_setup(request, django_test_environment, django_db_blocker):
         call_command("load_demo_data", verbosity=0)
     yield
     with django_db_blocker.unblock():
+        if connection.vendor == "postgresql":
+            # Connections opened beside the test thread (the live server's, the
+            # ORM inside Playwright's event loop) would block DROP DATABASE.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
         teardown_databases(config, verbosity=verbosity)
 
 

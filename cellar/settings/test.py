@@ -41,3 +41,5 @@ WAGTAILADMIN_BASE_URL = "http://testserver"
 
 # Tests queue nothing by default; the worker tests start a real worker on Redis.
 CELERY_TASK_ALWAYS_EAGER = True
+# Request threads of the live server must not keep connections open past the run.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
