@@ -1,10 +1,10 @@
 import re
 
 from django.conf import settings
-from django.urls import include, path, re_path
-from django.views.static import serve
 from django.templatetags.static import static
+from django.urls import include, path, re_path
 from django.views.generic import RedirectView, TemplateView
+from django.views.static import serve
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
@@ -32,7 +32,7 @@ urlpatterns = [
 if settings.SERVE_MEDIA:
     urlpatterns += [
         re_path(
-            r"^%s(?P<path>.*)$" % re.escape(settings.MEDIA_URL.lstrip("/")),
+            rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$",
             serve,
             {"document_root": settings.MEDIA_ROOT},
         )

@@ -19,7 +19,6 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from wagtail.images import get_image_model
-from wagtail.search import index
 from wagtail.models import (
     Collection,
     GroupCollectionPermission,
@@ -27,6 +26,7 @@ from wagtail.models import (
     Page,
     Site,
 )
+from wagtail.search import index
 
 from products.models import (
     Colour,
@@ -287,9 +287,7 @@ class DemoBuilder:
         image = self.images.get(title) or Image.objects.filter(title=title).first()
         if image is None:
             image = Image(title=title)
-            image.file = ImageFile(
-                io.BytesIO(render()), name=f"{slugify(title)}.png"
-            )
+            image.file = ImageFile(io.BytesIO(render()), name=f"{slugify(title)}.png")
             image.save()
             self.created["images"] += 1
         self.images[title] = image
@@ -432,7 +430,11 @@ class DemoBuilder:
             if cuvee.startswith("Rosé") or cuvee == "Blanc de Noir":
                 colour = Colour.ROSE if colour != Colour.SPARKLING else colour
             non_vintage = colour in NON_VINTAGE_COLOURS and rng.random() < 0.7
-            vintage = None if non_vintage or number % 11 == 5 else this_year - 2 - rng.randrange(12)
+            vintage = (
+                None
+                if non_vintage or number % 11 == 5
+                else this_year - 2 - rng.randrange(12)
+            )
             title = f"{producer} {cuvee}"
             slug = slugify(f"{title} {vintage or 'nv'}")
             if slug in slugs:
@@ -488,7 +490,9 @@ class DemoBuilder:
                 producer=producer,
                 vintage=vintage,
                 colour=colour,
-                abv=Decimal(rng.choice(["11.5", "12.5", "13.0", "13.5", "14.5", "19.5"]))
+                abv=Decimal(
+                    rng.choice(["11.5", "12.5", "13.0", "13.5", "14.5", "19.5"])
+                )
                 if colour != Colour.FORTIFIED
                 else Decimal("20.0"),
                 tasting_notes=f"<p>{NOTES[colour]}</p>",
@@ -524,7 +528,9 @@ class DemoBuilder:
             settings.contact_email = "hello@cellar.test"
             settings.currency_symbol = "$"
             settings.delivery_countries = ["US", "CA", "GB", "FR", "DE", "IT", "ES"]
-            settings.logo = self.image("Cellar logo", lambda: demo_images.logo("Cellar"))
+            settings.logo = self.image(
+                "Cellar logo", lambda: demo_images.logo("Cellar")
+            )
             settings.save()
         self.log("Shop settings filled")
 

@@ -62,7 +62,9 @@ def bottle(seed, colour, producer, name, vintage):
     draw.rounded_rectangle([cx - 28, 90, cx + 28, 330], radius=14, fill=glass)
     draw.rounded_rectangle([cx - 110, 290, cx + 110, 770], radius=70, fill=glass)
     draw.rectangle([cx - 30, 80, cx + 30, 150], fill=(120, 24, 36))
-    draw.rectangle([cx - 86, 320, cx - 70, 730], fill=tuple(min(c + 60, 255) for c in glass))
+    draw.rectangle(
+        [cx - 86, 320, cx - 70, 730], fill=tuple(min(c + 60, 255) for c in glass)
+    )
 
     label = LABELS[rng.randrange(len(LABELS))]
     ink = (236, 220, 170) if sum(label) < 200 else (60, 22, 28)
@@ -86,7 +88,9 @@ def landscape(seed, palette):
         t = y / height
         draw.line(
             [(0, y), (width, y)],
-            fill=tuple(int(a + (b - a) * t) for a, b in zip(sky_top, sky_bottom, strict=True)),
+            fill=tuple(
+                int(a + (b - a) * t) for a, b in zip(sky_top, sky_bottom, strict=True)
+            ),
         )
     draw.ellipse([1180, 70, 1300, 190], fill=(250, 226, 170))
     for layer in range(4):
@@ -101,7 +105,9 @@ def landscape(seed, palette):
         draw.polygon(points, fill=colour)
         for row in range(6):
             y = base + 60 + row * 18
-            draw.line([(0, y), (width, y - 30)], fill=tuple(max(0, c - 30) for c in colour))
+            draw.line(
+                [(0, y), (width, y - 30)], fill=tuple(max(0, c - 30) for c in colour)
+            )
     return _png(image)
 
 

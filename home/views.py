@@ -2,8 +2,8 @@ from django.conf import settings
 from django.core.paginator import Paginator
 from django.db import connection
 from django.http import JsonResponse
-from django.utils.http import urlencode
 from django.shortcuts import render
+from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
@@ -61,6 +61,10 @@ def healthz(request):
     broker = _broker_status()
     healthy = database == "ok" and broker in ("ok", "eager")
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "database": database, "broker": broker},
+        {
+            "status": "ok" if healthy else "unavailable",
+            "database": database,
+            "broker": broker,
+        },
         status=200 if healthy else 503,
     )

@@ -14,7 +14,10 @@ WINES_PER_PAGE = 12
 # Wines without a vintage or a price sort last, on every database.
 SORTS = {
     "name": ("Name A–Z", (F("title").asc(), "pk")),
-    "price": ("Price: low to high", (F("from_price").asc(nulls_last=True), "title", "pk")),
+    "price": (
+        "Price: low to high",
+        (F("from_price").asc(nulls_last=True), "title", "pk"),
+    ),
     "-price": (
         "Price: high to low",
         (F("from_price").desc(nulls_last=True), "title", "pk"),
@@ -95,10 +98,14 @@ class WineFilterForm(forms.Form):
 def browse_wines(request, scope):
     """The listing context for a wines index, country or region page."""
     countries = list(
-        CountryPage.objects.live().order_by("title").only("title", "slug", "path", "depth")
+        CountryPage.objects.live()
+        .order_by("title")
+        .only("title", "slug", "path", "depth")
     )
     regions = (
-        RegionPage.objects.live().order_by("title").only("title", "slug", "path", "depth")
+        RegionPage.objects.live()
+        .order_by("title")
+        .only("title", "slug", "path", "depth")
     )
     if isinstance(scope, CountryPage):
         regions = regions.child_of(scope)
@@ -122,5 +129,7 @@ def browse_wines(request, scope):
         "wines": page,
         "paginator": paginator,
         "filter_query": query.urlencode(),
-        "is_filtered": any(v for k, v in request.GET.items() if k not in ("page", "sort")),
+        "is_filtered": any(
+            v for k, v in request.GET.items() if k not in ("page", "sort")
+        ),
     }

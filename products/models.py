@@ -14,7 +14,6 @@ from wagtail.admin.panels import (
     FieldPanel,
     FieldRowPanel,
     InlinePanel,
-    MultiFieldPanel,
     ObjectList,
     TabbedInterface,
 )
@@ -112,8 +111,8 @@ class WinesIndexPage(PlacePage):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["countries"] = CountryPage.objects.child_of(self).live().order_by(
-            "title"
+        context["countries"] = (
+            CountryPage.objects.child_of(self).live().order_by("title")
         )
         return context
 
@@ -160,7 +159,9 @@ class WinePageQuerySet(PageQuerySet):
         def ancestor_title(levels_up):
             return Subquery(
                 Page.objects.filter(
-                    path=Substr(OuterRef("path"), 1, (OuterRef("depth") - levels_up) * step)
+                    path=Substr(
+                        OuterRef("path"), 1, (OuterRef("depth") - levels_up) * step
+                    )
                 ).values("title")[:1]
             )
 

@@ -1,4 +1,4 @@
-"""Money: one place for currency precision, rounding, display and Stripe's minor units."""
+"""Money: currency precision, rounding, display and Stripe's minor units."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -6,7 +6,8 @@ from django.conf import settings
 
 # https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL_CURRENCIES = frozenset(
-    "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split()
+    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga"}
+    | {"pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 )
 CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£", "jpy": "¥", "chf": "CHF "}
 

@@ -3,10 +3,9 @@ import json
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.safestring import mark_safe
-
-from home.models import ShopSettings
 from wagtail.models import Page
 
+from home.models import ShopSettings
 from products.models import CountryPage
 from products.pricing import format_money
 
@@ -19,7 +18,9 @@ def money(context, amount):
     if amount is None:
         return ""
     request = context.get("request")
-    symbol = ShopSettings.load(request_or_site=request).currency_symbol if request else ""
+    symbol = (
+        ShopSettings.load(request_or_site=request).currency_symbol if request else ""
+    )
     return format_money(amount, symbol=symbol)
 
 
@@ -44,8 +45,10 @@ def site_links(context):
 
 @register.inclusion_tag("includes/country_nav.html", takes_context=True)
 def country_nav(context):
-    countries = CountryPage.objects.live().order_by("title").only(
-        "id", "title", "url_path", "path", "depth"
+    countries = (
+        CountryPage.objects.live()
+        .order_by("title")
+        .only("id", "title", "url_path", "path", "depth")
     )
     return {
         "countries": countries,

@@ -29,9 +29,7 @@ def test_demo_catalogue_looks_like_a_real_shop():
     assert wines.count() == 60
     variant_counts = {wine.variants.count() for wine in wines}
     assert variant_counts == {1, 2, 3}
-    sold_out = [
-        wine for wine in wines if not any(v.stock for v in wine.variants.all())
-    ]
+    sold_out = [wine for wine in wines if not any(v.stock for v in wine.variants.all())]
     assert len(sold_out) == 7
     assert wines.filter(vintage__isnull=True).count() > 0
     assert wines.filter(image__isnull=True).count() == 0
@@ -39,7 +37,13 @@ def test_demo_catalogue_looks_like_a_real_shop():
     shop = ShopSettings.load()
     assert shop.legal_name == "Cellar Wine Merchants Ltd"
     assert sorted(country.code for country in shop.delivery_countries) == [
-        "CA", "DE", "ES", "FR", "GB", "IT", "US"
+        "CA",
+        "DE",
+        "ES",
+        "FR",
+        "GB",
+        "IT",
+        "US",
     ]
 
 

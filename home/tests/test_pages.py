@@ -16,7 +16,9 @@ class HomeAndStandardPageTests(WagtailPageTestCase):
         self.login()
 
     def test_home_is_the_site_root(self):
-        self.assertEqual(Site.objects.get(is_default_site=True).root_page_id, self.home.pk)
+        self.assertEqual(
+            Site.objects.get(is_default_site=True).root_page_id, self.home.pk
+        )
         self.assertEqual(self.home.url, "/")
         self.assertEqual(self.about.url, "/about/")
 

@@ -34,7 +34,9 @@ def _add(parent, page):
 
 
 def country(title, parent=None, **fields):
-    return _add(parent or wines_index(), CountryPage(title=title, slug=slugify(title), **fields))
+    return _add(
+        parent or wines_index(), CountryPage(title=title, slug=slugify(title), **fields)
+    )
 
 
 def region(title, parent, **fields):

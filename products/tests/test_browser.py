@@ -24,7 +24,9 @@ def test_shopper_browses_from_home_to_a_wine(page, shop_server, screenshots, db_
     page.screenshot(path=screenshots / "catalogue-1-home.png", full_page=True)
 
     # When the shopper opens a country from the header
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="France").click()
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="France"
+    ).click()
     page.wait_for_url("**/wines/france/")
     assert page.locator("h1").inner_text() == "France"
     assert page.locator(".region-list li").count() == 4

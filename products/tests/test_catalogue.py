@@ -18,19 +18,34 @@ def testland(db):
     v = factories.variant
     wines = {
         "alpha": factories.wine(
-            north, "Alpha Rouge", vintage=2015, colour=Colour.RED,
-            grapes=["Syrah"], variants=[v("15.00"), v("80.00", label="Magnum")],
+            north,
+            "Alpha Rouge",
+            vintage=2015,
+            colour=Colour.RED,
+            grapes=["Syrah"],
+            variants=[v("15.00"), v("80.00", label="Magnum")],
         ),
         "bravo": factories.wine(
-            north, "Bravo Blanc", vintage=2021, colour=Colour.WHITE,
-            grapes=["Riesling"], variants=[v("22.50")],
+            north,
+            "Bravo Blanc",
+            vintage=2021,
+            colour=Colour.WHITE,
+            grapes=["Riesling"],
+            variants=[v("22.50")],
         ),
         "charlie": factories.wine(
-            south, "Charlie Rouge", vintage=None, colour=Colour.RED,
-            grapes=["Syrah", "Grenache"], variants=[v("9.99", stock=0)],
+            south,
+            "Charlie Rouge",
+            vintage=None,
+            colour=Colour.RED,
+            grapes=["Syrah", "Grenache"],
+            variants=[v("9.99", stock=0)],
         ),
         "delta": factories.wine(
-            south, "Delta Bulles", vintage=2018, colour=Colour.SPARKLING,
+            south,
+            "Delta Bulles",
+            vintage=2018,
+            colour=Colour.SPARKLING,
             grapes=["Chardonnay"],
             variants=[v("5.00", active=False), v("35.00")],
         ),
@@ -57,8 +72,14 @@ def titles(response):
         ("max_price=6", []),
         ("colour=red&max_price=12", ["Charlie Rouge"]),
         ("sort=price", ["Charlie Rouge", "Alpha Rouge", "Bravo Blanc", "Delta Bulles"]),
-        ("sort=-price", ["Delta Bulles", "Bravo Blanc", "Alpha Rouge", "Charlie Rouge"]),
-        ("sort=-vintage", ["Bravo Blanc", "Delta Bulles", "Alpha Rouge", "Charlie Rouge"]),
+        (
+            "sort=-price",
+            ["Delta Bulles", "Bravo Blanc", "Alpha Rouge", "Charlie Rouge"],
+        ),
+        (
+            "sort=-vintage",
+            ["Bravo Blanc", "Delta Bulles", "Alpha Rouge", "Charlie Rouge"],
+        ),
     ],
 )
 def test_country_page_filters_and_sorts(client, testland, query, expected):
@@ -88,7 +109,12 @@ def test_region_page_lists_only_its_wines(client, testland):
 def test_wines_index_filters_by_country(client, testland):
     response = client.get("/wines/?country=testland&sort=-price")
 
-    assert titles(response) == ["Delta Bulles", "Bravo Blanc", "Alpha Rouge", "Charlie Rouge"]
+    assert titles(response) == [
+        "Delta Bulles",
+        "Bravo Blanc",
+        "Alpha Rouge",
+        "Charlie Rouge",
+    ]
 
 
 def test_wines_index_lists_every_live_wine(client, testland):
@@ -104,8 +130,12 @@ def test_bad_filter_values_answer_400_with_the_reason(client, testland):
     assert response.status_code == 400
     errors = response.context["filter_form"].errors
     assert errors["min_price"] == ["Enter a number."]
-    assert errors["colour"] == ["Select a valid choice. blue is not one of the available choices."]
-    assert errors["sort"] == ["Select a valid choice. colour is not one of the available choices."]
+    assert errors["colour"] == [
+        "Select a valid choice. blue is not one of the available choices."
+    ]
+    assert errors["sort"] == [
+        "Select a valid choice. colour is not one of the available choices."
+    ]
     # The listing still shows, unfiltered, so the shopper can fix the form.
     assert len(titles(response)) == 4
     assert "Enter a number." in response.content.decode()

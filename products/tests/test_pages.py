@@ -80,8 +80,14 @@ class CataloguePageTests(WagtailPageTestCase):
             title=self.wine.title,
             slug=self.wine.slug,
             variants=[
-                {"id": v.pk, "label": v.label, "sku": v.sku, "price": v.price,
-                 "stock": v.stock, "active": "on"}
+                {
+                    "id": v.pk,
+                    "label": v.label,
+                    "sku": v.sku,
+                    "price": v.price,
+                    "stock": v.stock,
+                    "active": "on",
+                }
                 for v in self.wine.variants.all()
             ],
             initial_variants=self.wine.variants.count(),
@@ -102,9 +108,7 @@ class CataloguePageTests(WagtailPageTestCase):
         self.assertEqual(self.index.url, "/wines/")
         self.assertEqual(self.country.url, "/wines/france/")
         self.assertEqual(self.region.url, "/wines/france/bordeaux/")
-        self.assertEqual(
-            self.wine.url, f"/wines/france/bordeaux/{self.wine.slug}/"
-        )
+        self.assertEqual(self.wine.url, f"/wines/france/bordeaux/{self.wine.slug}/")
 
     def test_tree_rules(self):
         self.assertAllowedParentPageTypes(WinesIndexPage, {HomePage})
@@ -142,10 +146,20 @@ class CataloguePageTests(WagtailPageTestCase):
     def test_wine_created_through_the_admin_with_its_variants(self):
         data = wine_form_data(
             variants=[
-                {"label": "75 cl bottle", "sku": "FORM-0001", "price": "24.50",
-                 "stock": 10, "active": "on"},
-                {"label": "Case of 6", "sku": "FORM-0002", "price": "132.00",
-                 "stock": 2, "active": "on"},
+                {
+                    "label": "75 cl bottle",
+                    "sku": "FORM-0001",
+                    "price": "24.50",
+                    "stock": 10,
+                    "active": "on",
+                },
+                {
+                    "label": "Case of 6",
+                    "sku": "FORM-0002",
+                    "price": "132.00",
+                    "stock": 2,
+                    "active": "on",
+                },
             ],
             slug="domaine-test-cuvee-2019",
         )
@@ -190,8 +204,12 @@ class WineValidationTests(WagtailPageTestCase):
     def test_cannot_publish_without_an_active_variant(self):
         data = wine_form_data(
             variants=[
-                {"label": "75 cl bottle", "sku": "FORM-0100", "price": "20.00",
-                 "stock": 5}
+                {
+                    "label": "75 cl bottle",
+                    "sku": "FORM-0100",
+                    "price": "20.00",
+                    "stock": 5,
+                }
             ],
             slug="inactive-only",
         )
@@ -208,8 +226,12 @@ class WineValidationTests(WagtailPageTestCase):
     def test_a_draft_may_be_saved_without_an_active_variant(self):
         data = wine_form_data(
             variants=[
-                {"label": "75 cl bottle", "sku": "FORM-0101", "price": "20.00",
-                 "stock": 5}
+                {
+                    "label": "75 cl bottle",
+                    "sku": "FORM-0101",
+                    "price": "20.00",
+                    "stock": 5,
+                }
             ],
             slug="draft-wine",
         )
@@ -221,8 +243,13 @@ class WineValidationTests(WagtailPageTestCase):
     def test_price_must_be_above_zero(self):
         data = wine_form_data(
             variants=[
-                {"label": "75 cl bottle", "sku": "FORM-0102", "price": "0.00",
-                 "stock": 5, "active": "on"}
+                {
+                    "label": "75 cl bottle",
+                    "sku": "FORM-0102",
+                    "price": "0.00",
+                    "stock": 5,
+                    "active": "on",
+                }
             ],
             slug="free-wine",
         )
@@ -234,13 +261,20 @@ class WineValidationTests(WagtailPageTestCase):
         taken = WineVariant.objects.order_by("pk").first().sku
         data = wine_form_data(
             variants=[
-                {"label": "75 cl bottle", "sku": taken, "price": "12.00",
-                 "stock": 5, "active": "on"}
+                {
+                    "label": "75 cl bottle",
+                    "sku": taken,
+                    "price": "12.00",
+                    "stock": 5,
+                    "active": "on",
+                }
             ],
             slug="copycat",
         )
         response = self.post_new_wine(data)
-        self.assertIn("Another variant already uses this SKU.", self.form_errors(response))
+        self.assertIn(
+            "Another variant already uses this SKU.", self.form_errors(response)
+        )
         self.assertFalse(WinePage.objects.filter(slug="copycat").exists())
 
     def test_vintage_cannot_be_in_the_future(self):

@@ -31,7 +31,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo catalogue ready: {created['pages']} pages, "
-                f"{created['variants']} variants and {created['images']} images created."
+                f"{created['variants']} variants and {created['images']} images "
+                "created."
             )
         )
         admin_url = f"{settings.SITE_URL}/admin/"
