@@ -1,0 +1,343 @@
+"""The session cart: quantities in the session, everything else from the database.
+
+The session holds ``{"items": {"<variant id>": quantity}}`` and nothing a shopper could
+use to set a price. Names, prices, stock and totals are read when the cart is read, in
+one query for all lines, and lines that can no longer be bought leave with a notice.
+"""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Prefetch
+from wagtail.images import get_image_model
+
+from products.models import WineVariant
+from products.pricing import quantize, shop_currency
+
+from .models import SavedCart
+
+SESSION_KEY = "cart"
+MAX_LINE_QUANTITY = 24
+MAX_LINES = 50
+CART_RENDITION = "fill-96x120"
+
+_ID = re.compile(r"[1-9][0-9]{0,17}")
+_WHOLE = re.compile(r"-?[0-9]+")
+
+
+class CartError(Exception):
+    """Bad input: ``errors`` maps a field to the messages a shopper can act on."""
+
+    def __init__(self, errors):
+        super().__init__(errors)
+        self.errors = errors
+
+
+class CartConflict(Exception):
+    """The client changed a cart it last saw at another version."""
+
+
+def _fail(field, message):
+    raise CartError({field: [message]})
+
+
+def parse_variant_id(value, field="variant"):
+    if value is None or value == "":
+        _fail(field, "Choose a wine to add.")
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    if isinstance(value, str) and _ID.fullmatch(value.strip()):
+        return int(value)
+    _fail(field, "That is not a wine we sell.")
+
+
+def parse_quantity(value, field="quantity"):
+    if value is None or value == "":
+        _fail(field, "Enter a quantity.")
+    if isinstance(value, int) and not isinstance(value, bool):
+        quantity = value
+    elif isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        text = value.strip()
+        if len(text.lstrip("-")) > 9:  # never int() a huge string; it is out of range
+            quantity = -1 if text.startswith("-") else MAX_LINE_QUANTITY + 1
+        else:
+            quantity = int(text)
+    else:
+        _fail(field, "The quantity must be a whole number.")
+    if quantity < 1:
+        _fail(field, "The quantity must be at least 1.")
+    if quantity > MAX_LINE_QUANTITY:
+        _fail(field, f"You can order at most {MAX_LINE_QUANTITY} of one item.")
+    return quantity
+
+
+@dataclass
+class CartLine:
+    variant: WineVariant
+    quantity: int
+
+    @property
+    def wine(self):
+        return self.variant.page
+
+    @property
+    def unit_price(self):
+        return self.variant.price
+
+    @property
+    def total(self):
+        return quantize(self.variant.price * self.quantity)
+
+    @property
+    def max_quantity(self):
+        return min(self.variant.stock, MAX_LINE_QUANTITY)
+
+
+class Cart:
+    def __init__(self, request):
+        self.request = request
+        self.session = request.session
+        data = self.session.get(SESSION_KEY) or {}
+        self._items = {str(key): int(qty) for key, qty in data.get("items", {}).items()}
+        self._lines = None
+        self.notices = []
+
+    @classmethod
+    def for_request(cls, request):
+        """One cart per request, so every reader sees the same lines."""
+        cart = getattr(request, "_cart", None)
+        if cart is None:
+            cart = request._cart = cls(request)
+        return cart
+
+    # Reading ------------------------------------------------------------------
+
+    @property
+    def items(self):
+        return dict(self._items)
+
+    @property
+    def count(self):
+        return sum(self._items.values())
+
+    def __bool__(self):
+        return bool(self._items)
+
+    @property
+    def version(self):
+        """Changes exactly when the contents do: a digest of them."""
+        canonical = json.dumps(sorted(self._items.items()), separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def lines(self):
+        if self._lines is None:
+            self._lines = self._read_lines()
+        return self._lines
+
+    @property
+    def subtotal(self):
+        return quantize(sum((line.total for line in self.lines), Decimal("0")))
+
+    @property
+    def discount(self):
+        return quantize(Decimal("0"))
+
+    @property
+    def total(self):
+        return quantize(self.subtotal - self.discount)
+
+    def _read_lines(self):
+        if not self._items:
+            return []
+        variants = _variants(self._items)
+        lines, changed = [], False
+        for key, quantity in self._items.items():
+            variant = variants.get(int(key))
+            if variant is None or not _buyable(variant):
+                name = f"{variant.page.title} ({variant.label})" if variant else "A wine"
+                self.notices.append(
+                    f"{name} is no longer available and was removed from your cart."
+                )
+                changed = True
+                continue
+            if variant.stock <= 0:
+                self.notices.append(
+                    f"{variant.page.title} ({variant.label}) sold out and was removed "
+                    "from your cart."
+                )
+                changed = True
+                continue
+            allowed = min(quantity, variant.stock, MAX_LINE_QUANTITY)
+            if allowed != quantity:
+                self.notices.append(
+                    f"Only {variant.stock} of {variant.page.title} ({variant.label}) "
+                    f"left: your cart now holds {allowed}."
+                )
+                changed = True
+            lines.append(CartLine(variant, allowed))
+        if changed:
+            self._items = {str(line.variant.pk): line.quantity for line in lines}
+            self._save(lines)
+        return lines
+
+    def as_json(self):
+        request = self.request
+        lines = self.lines
+        data = {
+            "items": [
+                {
+                    "variant": line.variant.pk,
+                    "sku": line.variant.sku,
+                    "name": line.wine.display_name,
+                    "label": line.variant.label,
+                    "quantity": line.quantity,
+                    "unit_price": str(quantize(line.unit_price)),
+                    "line_total": str(line.total),
+                    "url": line.wine.get_url(request),
+                }
+                for line in lines
+            ],
+            "subtotal": str(self.subtotal),
+            "discount": str(self.discount),
+            "total": str(self.total),
+            "currency": shop_currency(),
+            "coupon": None,
+            "count": self.count,
+            "version": self.version,
+        }
+        if self.notices:
+            data["notices"] = list(self.notices)
+        return data
+
+    # Changing -----------------------------------------------------------------
+
+    def add(self, variant_id, quantity):
+        variant_id = parse_variant_id(variant_id)
+        quantity = parse_quantity(quantity)
+        variant = _available(variant_id, "variant")
+        in_cart = self._items.get(str(variant_id), 0)
+        _check_stock(variant, in_cart + quantity, "quantity", in_cart=in_cart)
+        if not in_cart and len(self._items) >= MAX_LINES:
+            _fail("variant", f"A cart holds at most {MAX_LINES} different wines.")
+        self._items[str(variant_id)] = in_cart + quantity
+        self._save()
+        return variant
+
+    def update(self, variant_id, quantity):
+        variant_id = parse_variant_id(variant_id)
+        if str(variant_id) not in self._items:
+            _fail("variant", "That wine is not in your cart.")
+        quantity = parse_quantity(quantity)
+        variant = _available(variant_id, "variant")
+        _check_stock(variant, quantity, "quantity")
+        self._items[str(variant_id)] = quantity
+        self._save()
+        return variant
+
+    def remove(self, variant_id):
+        variant_id = parse_variant_id(variant_id)
+        if str(variant_id) not in self._items:
+            _fail("variant", "That wine is not in your cart.")
+        del self._items[str(variant_id)]
+        self._save()
+
+    def clear(self):
+        if self._items:
+            self._items = {}
+            self._save()
+
+    def replace(self, items, version):
+        """Set the whole cart from a client's ``{"<id>": {"quantity": n}}``."""
+        if version != self.version:
+            raise CartConflict()
+        if not isinstance(items, dict):
+            _fail("items", 'Send "items" as an object of variant id to quantity.')
+        if len(items) > MAX_LINES:
+            _fail("items", f"A cart holds at most {MAX_LINES} different wines.")
+        errors, wanted = {}, {}
+        for key, entry in items.items():
+            field = f"items.{key}"
+            try:
+                variant_id = parse_variant_id(key, field)
+                if not isinstance(entry, dict) or "quantity" not in entry:
+                    _fail(field, 'Send each line as {"quantity": n}.')
+                wanted[variant_id] = parse_quantity(entry["quantity"], field)
+            except CartError as error:
+                errors.update(error.errors)
+        if errors:
+            raise CartError(errors)
+        variants = _variants(wanted)
+        for variant_id, quantity in wanted.items():
+            field = f"items.{variant_id}"
+            try:
+                variant = variants.get(variant_id)
+                if variant is None:
+                    _fail(field, "That is not a wine we sell.")
+                if not _buyable(variant):
+                    _fail(field, f"{variant.page.title} is no longer available.")
+                _check_stock(variant, quantity, field)
+            except CartError as error:
+                errors.update(error.errors)
+        if errors:
+            raise CartError(errors)
+        self._items = {str(key): quantity for key, quantity in wanted.items()}
+        self._save()
+
+    def merge(self, items):
+        """Fold an earlier cart in, capped by stock; what cannot be bought is dropped."""
+        combined = dict(self._items)
+        for key, quantity in items.items():
+            combined[str(key)] = combined.get(str(key), 0) + int(quantity)
+        variants = _variants(combined)
+        merged = {}
+        for key, quantity in combined.items():
+            variant = variants.get(int(key))
+            if variant is not None and _buyable(variant) and variant.stock > 0:
+                merged[key] = min(quantity, variant.stock, MAX_LINE_QUANTITY)
+        if merged != self._items:
+            self._items = merged
+            self._save()
+
+    def _save(self, lines=None):
+        self.session[SESSION_KEY] = {"items": self._items}
+        self.session.modified = True
+        self._lines = lines
+        user = getattr(self.request, "user", None)
+        if user is not None and user.is_authenticated:
+            SavedCart.objects.update_or_create(user=user, defaults={"items": self._items})
+
+
+def _variants(ids):
+    """The variants for these ids, with what a cart line shows, in constant queries."""
+    images = get_image_model().objects.prefetch_renditions(CART_RENDITION)
+    return WineVariant.objects.select_related("page").prefetch_related(
+        Prefetch("page__image", queryset=images)
+    ).in_bulk([int(key) for key in ids])
+
+
+def _buyable(variant):
+    return variant.active and variant.page.live
+
+
+def _available(variant_id, field):
+    variant = WineVariant.objects.select_related("page").filter(pk=variant_id).first()
+    if variant is None:
+        _fail(field, "That is not a wine we sell.")
+    if not _buyable(variant):
+        _fail(field, f"{variant.page.title} ({variant.label}) is no longer available.")
+    return variant
+
+
+def _check_stock(variant, quantity, field, in_cart=0):
+    name = f"{variant.page.title} ({variant.label})"
+    if variant.stock <= 0:
+        _fail(field, f"{name} is sold out.")
+    if quantity > MAX_LINE_QUANTITY:
+        _fail(field, f"You can order at most {MAX_LINE_QUANTITY} of one item.")
+    if quantity > variant.stock:
+        already = f" You already have {in_cart} in your cart." if in_cart else ""
+        _fail(field, f"Only {variant.stock} of {name} left.{already}")

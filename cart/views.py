@@ -1,0 +1,146 @@
+import json
+
+from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from .services import Cart, CartConflict, CartError
+
+MAX_API_BODY = 64 * 1024
+
+
+def wants_json(request):
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _next_url(request):
+    for candidate in (request.POST.get("next"), request.headers.get("Referer")):
+        if candidate and url_has_allowed_host_and_scheme(
+            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return candidate
+    return "cart:detail"
+
+
+def _render_cart(request, cart, errors=None, status=200):
+    for notice in cart.notices:
+        messages.warning(request, notice)
+    return TemplateResponse(
+        request,
+        "cart/cart.html",
+        {"cart": cart, "lines": cart.lines, "errors": errors or {}},
+        status=status,
+    )
+
+
+def _rejected(request, cart, error):
+    if wants_json(request):
+        return JsonResponse({"errors": error.errors}, status=400)
+    return _render_cart(request, cart, errors=error.errors, status=400)
+
+
+def _changed(request, cart, message):
+    if wants_json(request):
+        return JsonResponse({"message": message, **cart.as_json()})
+    messages.success(request, message)
+    return redirect(_next_url(request))
+
+
+@require_GET
+def detail(request):
+    return _render_cart(request, Cart.for_request(request))
+
+
+@require_POST
+def add(request):
+    cart = Cart.for_request(request)
+    try:
+        variant = cart.add(request.POST.get("variant"), request.POST.get("quantity"))
+    except CartError as error:
+        return _rejected(request, cart, error)
+    quantity = int(request.POST["quantity"])
+    return _changed(
+        request,
+        cart,
+        f"Added {quantity} × {variant.page.title} ({variant.label}) to your cart.",
+    )
+
+
+@require_POST
+def update(request):
+    cart = Cart.for_request(request)
+    try:
+        variant = cart.update(request.POST.get("variant"), request.POST.get("quantity"))
+    except CartError as error:
+        return _rejected(request, cart, error)
+    return _changed(
+        request, cart, f"Updated {variant.page.title} ({variant.label}) in your cart."
+    )
+
+
+@require_POST
+def remove(request):
+    cart = Cart.for_request(request)
+    try:
+        cart.remove(request.POST.get("variant"))
+    except CartError as error:
+        return _rejected(request, cart, error)
+    return _changed(request, cart, "Removed from your cart.")
+
+
+@require_POST
+def clear(request):
+    cart = Cart.for_request(request)
+    cart.clear()
+    return _changed(request, cart, "Your cart is empty.")
+
+
+def _api_error(field, message, status=400):
+    return JsonResponse({"errors": {field: [message]}}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def api(request):
+    cart = Cart.for_request(request)
+    if request.method == "GET":
+        return JsonResponse(cart.as_json())
+    if request.content_type != "application/json":
+        return _api_error("content_type", "Send the cart as application/json.")
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return _api_error("body", "The request is too large.")
+    if len(body) > MAX_API_BODY:
+        return _api_error("body", "The request is too large.")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _api_error("body", "The body is not valid JSON.")
+    if not isinstance(payload, dict):
+        return _api_error("body", 'Send an object with "items" and "version".')
+    version = payload.get("version")
+    if not isinstance(version, str):
+        return _api_error("version", "Send the version of the cart you last read.")
+    try:
+        cart.replace(payload.get("items"), version)
+    except CartConflict:
+        return JsonResponse(
+            {
+                "errors": {
+                    "version": [
+                        "Your cart changed somewhere else (another tab?). Here is "
+                        "the cart as it is now."
+                    ]
+                },
+                "cart": cart.as_json(),
+            },
+            status=409,
+        )
+    except CartError as error:
+        return JsonResponse({"errors": error.errors}, status=400)
+    return JsonResponse(cart.as_json())
