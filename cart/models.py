@@ -3,7 +3,7 @@ from django.db import models
 
 
 class SavedCart(models.Model):
-    """A signed-in shopper's cart, kept beyond the session so the next login merges it."""
+    """A signed-in shopper's cart, kept past the session for the next login."""
 
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_cart"

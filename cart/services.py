@@ -158,7 +158,9 @@ class Cart:
         for key, quantity in self._items.items():
             variant = variants.get(int(key))
             if variant is None or not _buyable(variant):
-                name = f"{variant.page.title} ({variant.label})" if variant else "A wine"
+                name = (
+                    f"{variant.page.title} ({variant.label})" if variant else "A wine"
+                )
                 self.notices.append(
                     f"{name} is no longer available and was removed from your cart."
                 )
@@ -244,6 +246,7 @@ class Cart:
             _fail("variant", "That wine is not in your cart.")
         del self._items[str(variant_id)]
         self._save()
+        return WineVariant.objects.select_related("page").filter(pk=variant_id).first()
 
     def clear(self):
         if self._items:
@@ -288,7 +291,7 @@ class Cart:
         self._save()
 
     def merge(self, items):
-        """Fold an earlier cart in, capped by stock; what cannot be bought is dropped."""
+        """Fold an earlier cart in, capped by stock; drop what cannot be bought."""
         combined = dict(self._items)
         for key, quantity in items.items():
             combined[str(key)] = combined.get(str(key), 0) + int(quantity)
@@ -308,15 +311,19 @@ class Cart:
         self._lines = lines
         user = getattr(self.request, "user", None)
         if user is not None and user.is_authenticated:
-            SavedCart.objects.update_or_create(user=user, defaults={"items": self._items})
+            SavedCart.objects.update_or_create(
+                user=user, defaults={"items": self._items}
+            )
 
 
 def _variants(ids):
     """The variants for these ids, with what a cart line shows, in constant queries."""
     images = get_image_model().objects.prefetch_renditions(CART_RENDITION)
-    return WineVariant.objects.select_related("page").prefetch_related(
-        Prefetch("page__image", queryset=images)
-    ).in_bulk([int(key) for key in ids])
+    return (
+        WineVariant.objects.select_related("page")
+        .prefetch_related(Prefetch("page__image", queryset=images))
+        .in_bulk([int(key) for key in ids])
+    )
 
 
 def _buyable(variant):

@@ -21,7 +21,9 @@ def wants_json(request):
 def _next_url(request):
     for candidate in (request.POST.get("next"), request.headers.get("Referer")):
         if candidate and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+            candidate,
+            allowed_hosts={request.get_host()},
+            require_https=request.is_secure(),
         ):
             return candidate
     return "cart:detail"
@@ -87,10 +89,11 @@ def update(request):
 def remove(request):
     cart = Cart.for_request(request)
     try:
-        cart.remove(request.POST.get("variant"))
+        variant = cart.remove(request.POST.get("variant"))
     except CartError as error:
         return _rejected(request, cart, error)
-    return _changed(request, cart, "Removed from your cart.")
+    name = f"{variant.page.title} ({variant.label})" if variant else "The wine"
+    return _changed(request, cart, f"Removed {name} from your cart.")
 
 
 @require_POST

@@ -66,7 +66,9 @@ def test_cart_invariants_hold_after_every_step(cart_request, wines, steps):
         assert after.count == sum(after.items.values())
         for line in after.lines:
             variant = prices[str(line.variant.pk)]
-            assert line.total == (variant.price * line.quantity).quantize(Decimal("0.01"))
+            assert line.total == (variant.price * line.quantity).quantize(
+                Decimal("0.01")
+            )
             assert 1 <= line.quantity <= min(variant.stock, MAX_LINE_QUANTITY)
             assert variant.active and variant.page.live
         assert (after.version != version) == (after.items != contents)

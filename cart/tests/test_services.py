@@ -115,7 +115,9 @@ def test_per_line_cap(cart_request, wines):
     with pytest.raises(CartError) as refused:
         cart.add(wines["red"].pk, 1)
 
-    assert refused.value.errors == {"quantity": ["You can order at most 24 of one item."]}
+    assert refused.value.errors == {
+        "quantity": ["You can order at most 24 of one item."]
+    }
     assert cart.count == MAX_LINE_QUANTITY
 
 

@@ -46,7 +46,7 @@ def test_add_without_javascript_redirects_back_with_a_message(client, wines):
         "Added 2 × Cart Red (75 cl bottle) to your cart."
     ]
     assert session_items(client) == {str(wines["red"].pk): 2}
-    assert 'data-cart-count>2<' in response.content.decode()
+    assert "data-cart-count>2<" in response.content.decode()
 
 
 def test_add_refuses_to_redirect_off_site(client, wines):
@@ -84,8 +84,8 @@ def test_cart_page_lists_lines_and_totals(filled, wines):
         ("CART-WHITE", 1),
     ]
     assert "$20.00" in html and "$25.50" in html
-    assert '<dd data-cart-total>$45.50</dd>' in html
-    assert 'data-cart-count>3<' in html
+    assert "<dd data-cart-total>$45.50</dd>" in html
+    assert "data-cart-count>3<" in html
 
 
 def test_update_remove_and_clear(filled, wines):
@@ -95,7 +95,11 @@ def test_update_remove_and_clear(filled, wines):
     assert update.status_code == 302 and update["Location"] == "/cart/"
     assert session_items(filled) == {str(wines["red"].pk): 5, str(wines["white"].pk): 1}
 
-    filled.post("/cart/remove/", {"variant": wines["white"].pk})
+    removed = filled.post("/cart/remove/", {"variant": wines["white"].pk}, follow=True)
+    assert [str(m) for m in removed.context["messages"]] == [
+        "Updated Cart Red (75 cl bottle) in your cart.",
+        "Removed Cart White (75 cl bottle) from your cart.",
+    ]
     assert session_items(filled) == {str(wines["red"].pk): 5}
 
     filled.post("/cart/clear/")
@@ -105,22 +109,83 @@ def test_update_remove_and_clear(filled, wines):
 BAD_FORMS = [
     ("/cart/add/", {"quantity": 1}, {"variant": ["Choose a wine to add."]}),
     ("/cart/add/", {"variant": "red"}, {"quantity": ["Enter a quantity."]}),
-    ("/cart/add/", {"variant": 987654, "quantity": 1}, {"variant": ["That is not a wine we sell."]}),
-    ("/cart/add/", {"variant": "inactive", "quantity": 1}, {"variant": ["Cart White (Half) is no longer available."]}),
-    ("/cart/add/", {"variant": "red", "quantity": 0}, {"quantity": ["The quantity must be at least 1."]}),
-    ("/cart/add/", {"variant": "red", "quantity": -1}, {"quantity": ["The quantity must be at least 1."]}),
-    ("/cart/add/", {"variant": "red", "quantity": "9"}, {"quantity": ["Only 10 of Cart Red (75 cl bottle) left. You already have 2 in your cart."]}),
-    ("/cart/add/", {"variant": "red", "quantity": "25"}, {"quantity": ["You can order at most 24 of one item."]}),
-    ("/cart/add/", {"variant": "red", "quantity": "two"}, {"quantity": ["The quantity must be a whole number."]}),
-    ("/cart/add/", {"variant": "red", "quantity": "1.0"}, {"quantity": ["The quantity must be a whole number."]}),
-    ("/cart/add/", {"variant": "red", "quantity": "1" * 400}, {"quantity": ["You can order at most 24 of one item."]}),
-    ("/cart/update/", {"variant": "red", "quantity": 0}, {"quantity": ["The quantity must be at least 1."]}),
-    ("/cart/update/", {"variant": "white", "quantity": 1}, {"variant": ["That wine is not in your cart."]}),
-    ("/cart/update/", {"variant": "red", "quantity": 11}, {"quantity": ["Only 10 of Cart Red (75 cl bottle) left."]}),
+    (
+        "/cart/add/",
+        {"variant": 987654, "quantity": 1},
+        {"variant": ["That is not a wine we sell."]},
+    ),
+    (
+        "/cart/add/",
+        {"variant": "inactive", "quantity": 1},
+        {"variant": ["Cart White (Half) is no longer available."]},
+    ),
+    (
+        "/cart/add/",
+        {"variant": "red", "quantity": 0},
+        {"quantity": ["The quantity must be at least 1."]},
+    ),
+    (
+        "/cart/add/",
+        {"variant": "red", "quantity": -1},
+        {"quantity": ["The quantity must be at least 1."]},
+    ),
+    (
+        "/cart/add/",
+        {"variant": "red", "quantity": "9"},
+        {
+            "quantity": [
+                "Only 10 of Cart Red (75 cl bottle) left. "
+                "You already have 2 in your cart."
+            ]
+        },
+    ),
+    (
+        "/cart/add/",
+        {"variant": "red", "quantity": "25"},
+        {"quantity": ["You can order at most 24 of one item."]},
+    ),
+    (
+        "/cart/add/",
+        {"variant": "red", "quantity": "two"},
+        {"quantity": ["The quantity must be a whole number."]},
+    ),
+    (
+        "/cart/add/",
+        {"variant": "red", "quantity": "1.0"},
+        {"quantity": ["The quantity must be a whole number."]},
+    ),
+    (
+        "/cart/add/",
+        {"variant": "red", "quantity": "1" * 400},
+        {"quantity": ["You can order at most 24 of one item."]},
+    ),
+    (
+        "/cart/update/",
+        {"variant": "red", "quantity": 0},
+        {"quantity": ["The quantity must be at least 1."]},
+    ),
+    (
+        "/cart/update/",
+        {"variant": "white", "quantity": 1},
+        {"variant": ["That wine is not in your cart."]},
+    ),
+    (
+        "/cart/update/",
+        {"variant": "red", "quantity": 11},
+        {"quantity": ["Only 10 of Cart Red (75 cl bottle) left."]},
+    ),
     ("/cart/update/", {"variant": "red"}, {"quantity": ["Enter a quantity."]}),
     ("/cart/remove/", {}, {"variant": ["Choose a wine to add."]}),
-    ("/cart/remove/", {"variant": "white"}, {"variant": ["That wine is not in your cart."]}),
-    ("/cart/remove/", {"variant": "1; DROP TABLE"}, {"variant": ["That is not a wine we sell."]}),
+    (
+        "/cart/remove/",
+        {"variant": "white"},
+        {"variant": ["That wine is not in your cart."]},
+    ),
+    (
+        "/cart/remove/",
+        {"variant": "1; DROP TABLE"},
+        {"variant": ["That is not a wine we sell."]},
+    ),
 ]
 
 
@@ -132,7 +197,9 @@ def _resolve(data, wines):
 
 
 @pytest.mark.parametrize("url, data, errors", BAD_FORMS)
-def test_bad_json_form_posts_answer_400_and_change_nothing(filled, wines, url, data, errors):
+def test_bad_json_form_posts_answer_400_and_change_nothing(
+    filled, wines, url, data, errors
+):
     before = session_items(filled)
 
     response = filled.post(url, _resolve(data, wines), **JSON)
@@ -143,7 +210,9 @@ def test_bad_json_form_posts_answer_400_and_change_nothing(filled, wines, url, d
 
 
 @pytest.mark.parametrize("url, data, errors", BAD_FORMS)
-def test_bad_html_form_posts_show_the_error_and_change_nothing(filled, wines, url, data, errors):
+def test_bad_html_form_posts_show_the_error_and_change_nothing(
+    filled, wines, url, data, errors
+):
     before = session_items(filled)
 
     response = filled.post(url, _resolve(data, wines))
@@ -228,14 +297,42 @@ def test_api_post_with_a_stale_version_answers_409_with_the_current_cart(filled,
     "body, content_type, errors",
     [
         ("{not json", "application/json", {"body": ["The body is not valid JSON."]}),
-        ("[1, 2]", "application/json", {"body": ['Send an object with "items" and "version".']}),
-        ('"text"', "application/json", {"body": ['Send an object with "items" and "version".']}),
-        ("items=1", "application/x-www-form-urlencoded", {"content_type": ["Send the cart as application/json."]}),
-        ('{"items": {}}', "text/plain", {"content_type": ["Send the cart as application/json."]}),
-        ('{"items": {}}', "application/json", {"version": ["Send the version of the cart you last read."]}),
+        (
+            "[1, 2]",
+            "application/json",
+            {"body": ['Send an object with "items" and "version".']},
+        ),
+        (
+            '"text"',
+            "application/json",
+            {"body": ['Send an object with "items" and "version".']},
+        ),
+        (
+            "items=1",
+            "application/x-www-form-urlencoded",
+            {"content_type": ["Send the cart as application/json."]},
+        ),
+        (
+            '{"items": {}}',
+            "text/plain",
+            {"content_type": ["Send the cart as application/json."]},
+        ),
+        (
+            '{"items": {}}',
+            "application/json",
+            {"version": ["Send the version of the cart you last read."]},
+        ),
         (b"\xff\xfe", "application/json", {"body": ["The body is not valid JSON."]}),
-        ('{"version": 5, "items": {}}', "application/json", {"version": ["Send the version of the cart you last read."]}),
-        ("{" + '"a": 1,' * 20000 + '"b": 2}', "application/json", {"body": ["The request is too large."]}),
+        (
+            '{"version": 5, "items": {}}',
+            "application/json",
+            {"version": ["Send the version of the cart you last read."]},
+        ),
+        (
+            "{" + '"a": 1,' * 20000 + '"b": 2}',
+            "application/json",
+            {"body": ["The request is too large."]},
+        ),
     ],
 )
 def test_api_rejects_malformed_requests(filled, body, content_type, errors):
@@ -254,17 +351,44 @@ def test_api_rejects_malformed_requests(filled, body, content_type, errors):
         ([1, 2], {"items": ['Send "items" as an object of variant id to quantity.']}),
         (None, {"items": ['Send "items" as an object of variant id to quantity.']}),
         ({"red": {"quantity": 0}}, {"items.red": ["The quantity must be at least 1."]}),
-        ({"red": {"quantity": -2}}, {"items.red": ["The quantity must be at least 1."]}),
-        ({"red": {"quantity": 2.5}}, {"items.red": ["The quantity must be a whole number."]}),
-        ({"red": {"quantity": True}}, {"items.red": ["The quantity must be a whole number."]}),
-        ({"red": {"quantity": 10**30}}, {"items.red": ["You can order at most 24 of one item."]}),
-        ({"red": {"quantity": 11}}, {"items.red": ["Only 10 of Cart Red (75 cl bottle) left."]}),
+        (
+            {"red": {"quantity": -2}},
+            {"items.red": ["The quantity must be at least 1."]},
+        ),
+        (
+            {"red": {"quantity": 2.5}},
+            {"items.red": ["The quantity must be a whole number."]},
+        ),
+        (
+            {"red": {"quantity": True}},
+            {"items.red": ["The quantity must be a whole number."]},
+        ),
+        (
+            {"red": {"quantity": 10**30}},
+            {"items.red": ["You can order at most 24 of one item."]},
+        ),
+        (
+            {"red": {"quantity": 11}},
+            {"items.red": ["Only 10 of Cart Red (75 cl bottle) left."]},
+        ),
         ({"red": {}}, {"items.red": ['Send each line as {"quantity": n}.']}),
         ({"red": 3}, {"items.red": ['Send each line as {"quantity": n}.']}),
-        ({"inactive": {"quantity": 1}}, {"items.inactive": ["Cart White is no longer available."]}),
-        ({"unpublished": {"quantity": 1}}, {"items.unpublished": ["Cart Hidden is no longer available."]}),
-        ({"sold_out": {"quantity": 1}}, {"items.sold_out": ["Cart Gone (75 cl bottle) is sold out."]}),
-        ({"424242": {"quantity": 1}}, {"items.424242": ["That is not a wine we sell."]}),
+        (
+            {"inactive": {"quantity": 1}},
+            {"items.inactive": ["Cart White is no longer available."]},
+        ),
+        (
+            {"unpublished": {"quantity": 1}},
+            {"items.unpublished": ["Cart Hidden is no longer available."]},
+        ),
+        (
+            {"sold_out": {"quantity": 1}},
+            {"items.sold_out": ["Cart Gone (75 cl bottle) is sold out."]},
+        ),
+        (
+            {"424242": {"quantity": 1}},
+            {"items.424242": ["That is not a wine we sell."]},
+        ),
         ({"0": {"quantity": 1}}, {"items.0": ["That is not a wine we sell."]}),
     ],
 )
