@@ -30,6 +30,9 @@ urlpatterns = [
     ),
 ]
 
+if settings.STRIPE_EMULATOR:
+    urlpatterns += [path("_stripe/", include("stripe_emulator.urls"))]
+
 if settings.SERVE_MEDIA:
     urlpatterns += [
         re_path(

@@ -157,6 +157,12 @@ SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="usd").lower()
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
 STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+# No Stripe key: the shop talks to the in-process Stripe emulator (stripe_emulator/),
+# which signs its events with this development-only secret.
+STRIPE_EMULATOR = not STRIPE_SECRET_KEY
+if STRIPE_EMULATOR:
+    INSTALLED_APPS.append("stripe_emulator")
+    STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or "whsec_cellar_emulator_dev_only"
 
 WAGTAIL_SITE_NAME = "Cellar"
 WAGTAILADMIN_BASE_URL = SITE_URL

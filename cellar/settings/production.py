@@ -1,7 +1,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import STORAGES, env
+from .base import INSTALLED_APPS, STORAGES, env
 
 DEBUG = False
 
@@ -26,6 +26,10 @@ if _missing:
         f"{' and '.join(_missing)} not set. Production settings take payments through "
         "real Stripe only; the Stripe emulator is for development and tests."
     )
+
+STRIPE_EMULATOR = False
+if "stripe_emulator" in INSTALLED_APPS:
+    INSTALLED_APPS.remove("stripe_emulator")
 
 STORAGES["staticfiles"]["BACKEND"] = (
     "whitenoise.storage.CompressedManifestStaticFilesStorage"
