@@ -8,6 +8,7 @@ one query for all lines, and lines that can no longer be bought leave with a not
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -102,6 +103,8 @@ class Cart:
         self.session = request.session
         data = self.session.get(SESSION_KEY) or {}
         self._items = {str(key): int(qty) for key, qty in data.get("items", {}).items()}
+        self.id = data.get("id")
+        self.order_token = data.get("order")
         self._lines = None
         self.notices = []
 
@@ -133,6 +136,13 @@ class Cart:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @property
+    def checkout_key(self):
+        """This cart's contents, identified across requests: one pending order each."""
+        if not self.id:
+            self._save(self._lines)
+        return f"{self.id}:{self.version}"
+
+    @property
     def lines(self):
         if self._lines is None:
             self._lines = self._read_lines()
@@ -151,6 +161,9 @@ class Cart:
         return quantize(self.subtotal - self.discount)
 
     def _read_lines(self):
+        if self.order_token and _order_is_paid(self.order_token):
+            self._items, self.order_token = {}, None
+            self._save([])
         if not self._items:
             return []
         variants = _variants(self._items)
@@ -305,8 +318,17 @@ class Cart:
             self._items = merged
             self._save()
 
+    def attach_order(self, token):
+        """Remember the order placed for this cart, to empty the cart once it's paid."""
+        self.order_token = token
+        self._save(self._lines)
+
     def _save(self, lines=None):
-        self.session[SESSION_KEY] = {"items": self._items}
+        self.id = self.id or uuid.uuid4().hex
+        data = {"id": self.id, "items": self._items}
+        if self.order_token:
+            data["order"] = self.order_token
+        self.session[SESSION_KEY] = data
         self.session.modified = True
         self._lines = lines
         user = getattr(self.request, "user", None)
@@ -348,3 +370,11 @@ def _check_stock(variant, quantity, field, in_cart=0):
     if quantity > variant.stock:
         already = f" You already have {in_cart} in your cart." if in_cart else ""
         _fail(field, f"Only {variant.stock} of {name} left.{already}")
+
+
+def _order_is_paid(token):
+    from checkout.models import Order, OrderStatus
+
+    return Order.objects.filter(
+        token=token, status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
+    ).exists()

@@ -16,6 +16,8 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("cart/", include("cart.urls")),
+    path("checkout/", include("checkout.urls")),
+    path("orders/", include("checkout.order_urls")),
     path("search/", home_views.search, name="search"),
     path("healthz", home_views.healthz, name="healthz"),
     path("sitemap.xml", sitemap, name="sitemap"),

@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "home",
     "products",
     "cart",
+    "checkout",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
     "wagtail.contrib.redirects",
@@ -117,6 +118,12 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-pending-orders": {
+        "task": "checkout.tasks.reconcile_pending_orders",
+        "schedule": 10 * 60,
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": f"django.contrib.auth.password_validation.{name}"}

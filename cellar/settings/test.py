@@ -43,3 +43,6 @@ WAGTAILADMIN_BASE_URL = "http://testserver"
 CELERY_TASK_ALWAYS_EAGER = True
 # Request threads of the live server must not keep connections open past the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Tests deliver the Stripe emulator's events themselves: twice, late, out of order.
+STRIPE_EMULATOR_AUTO_DELIVER = False

@@ -1,0 +1,143 @@
+"""fulfil_checkout: the one place an order becomes paid.
+
+The success page, the webhook, the reconcile task and a replayed event all call it
+with the Checkout Session id. It asks Stripe for the session (a visit or an event is
+never proof of payment), locks the order row, and makes each transition once however
+many callers race it.
+"""
+
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from products.models import WineVariant
+from products.pricing import from_minor_units, to_minor_units
+
+from . import stripe_api
+from .models import TRANSITIONS, Order, OrderStatus, OrderStatusChange
+
+logger = logging.getLogger(__name__)
+PAID_STATES = ("paid", "no_payment_required")
+
+
+class IllegalTransition(Exception):
+    pass
+
+
+def transition(order, to_status, cause, note=""):
+    """Move a locked order along the transition table and record why."""
+    if to_status == order.status:
+        return False
+    if to_status not in TRANSITIONS[order.status]:
+        raise IllegalTransition(f"{order}: {order.status} → {to_status} ({cause})")
+    OrderStatusChange.objects.create(
+        order=order, from_status=order.status, to_status=to_status, cause=cause, note=note
+    )
+    order.status = to_status
+    return True
+
+
+def fulfil_checkout(session_id, cause):
+    session = stripe_api.client().v1.checkout.sessions.retrieve(session_id)
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(stripe_session_id=session_id)
+        order = order.first()
+        if order is None:
+            logger.warning("No order for Checkout Session %s (%s)", session_id, cause)
+            return None
+        _apply_session(order, session, cause)
+        return order
+
+
+def _apply_session(order, session, cause):
+    if order.is_paid:
+        return
+    if session.status == "expired":
+        if order.status in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+            transition(order, OrderStatus.CANCELLED, cause, "Checkout Session expired")
+            order.save()
+        return
+    if session.status != "complete":
+        return
+    expected = to_minor_units(order.total, order.currency)
+    if session.amount_total != expected or session.currency != order.currency:
+        reason = (
+            f"Stripe charged {session.amount_total} {session.currency} (minor units) "
+            f"but the order total is {expected} {order.currency}; not fulfilled."
+        )
+        if reason not in order.attention_reason:
+            order.flag(reason)
+            order.save()
+        return
+    if session.payment_status in PAID_STATES:
+        _mark_paid(order, session, cause)
+    elif session.payment_status == "unpaid" and order.status == OrderStatus.PENDING:
+        transition(order, OrderStatus.PROCESSING, cause, "Payment under way")
+        order.save()
+
+
+def _mark_paid(order, session, cause):
+    from .tasks import send_order_confirmation
+
+    if order.status == OrderStatus.CANCELLED:
+        order.flag("Paid after its checkout was cancelled; check stock and ship.")
+    transition(order, OrderStatus.PAID, cause, f"payment_status={session.payment_status}")
+    order.paid_at = timezone.now()
+    intent = session.payment_intent
+    order.stripe_payment_intent_id = getattr(intent, "id", intent) or ""
+    short = _decrement_stock(order)
+    if short:
+        order.flag("Oversold: too little stock for " + ", ".join(short) + ".")
+    order.save()
+    send_order_confirmation.delay_on_commit(order.pk)
+
+
+def _decrement_stock(order):
+    """Take each line's quantity off stock in one statement; report shortfalls."""
+    short = []
+    for line in order.lines.all():
+        if line.variant_id is None:
+            continue
+        taken = WineVariant.objects.filter(
+            pk=line.variant_id, stock__gte=line.quantity
+        ).update(stock=F("stock") - line.quantity)
+        if not taken:
+            WineVariant.objects.filter(pk=line.variant_id).update(stock=0)
+            short.append(f"{line.sku} ×{line.quantity}")
+    return short
+
+
+def apply_refund(charge, cause):
+    """charge.refunded: record what Stripe says was refunded, on the paid order."""
+    intent = charge.get("payment_intent")
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update().filter(stripe_payment_intent_id=intent)
+        ).first()
+        if order is None:
+            logger.warning("charge.refunded for unknown payment intent %s", intent)
+            return None
+        refunded = from_minor_units(charge["amount_refunded"], order.currency)
+        if refunded > order.amount_refunded:
+            order.amount_refunded = refunded
+        if charge.get("refunded") and order.status == OrderStatus.PAID:
+            transition(order, OrderStatus.REFUNDED, cause, f"Refunded {refunded}")
+        order.save()
+        return order
+
+
+def fail_payment(session_id, cause):
+    """checkout.session.async_payment_failed: the order fails; the cart stays."""
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update().filter(stripe_session_id=session_id)
+        ).first()
+        if order is not None and order.status in (
+            OrderStatus.PENDING,
+            OrderStatus.PROCESSING,
+        ):
+            transition(order, OrderStatus.FAILED, cause, "Async payment failed")
+            order.save()
+        return order

@@ -1,0 +1,179 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django_countries.fields import CountryField
+
+from products.pricing import quantize
+
+REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_reference():
+    return "C-" + "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(7))
+
+
+def new_token():
+    return secrets.token_urlsafe(24)
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Pending payment"
+    PROCESSING = "processing", "Payment processing"
+    PAID = "paid", "Paid"
+    FAILED = "failed", "Payment failed"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
+
+
+S = OrderStatus
+# The one table of allowed status changes. Stripe is the authority on money: a
+# payment it reports for a cancelled or failed order is still recorded as paid.
+TRANSITIONS = {
+    S.PENDING: {S.PROCESSING, S.PAID, S.FAILED, S.CANCELLED},
+    S.PROCESSING: {S.PAID, S.FAILED, S.CANCELLED},
+    S.FAILED: {S.PAID},
+    S.CANCELLED: {S.PAID},
+    S.PAID: {S.REFUNDED},
+    S.REFUNDED: set(),
+}
+
+
+class Order(models.Model):
+    reference = models.CharField(max_length=12, unique=True, default=new_reference)
+    token = models.CharField(max_length=64, unique=True, default=new_token)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING
+    )
+    # Identifies the cart contents this order was placed for: one pending order each.
+    checkout_key = models.CharField(max_length=80, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="orders",
+    )
+
+    email = models.EmailField()
+    name = models.CharField(max_length=120)
+    address_line1 = models.CharField("address", max_length=200)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20)
+    country = CountryField()
+
+    currency = models.CharField(max_length=3)
+    subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    total = models.DecimalField(max_digits=12, decimal_places=2)
+    coupon_code = models.CharField(max_length=50, blank=True)
+
+    stripe_session_id = models.CharField(max_length=255, unique=True, null=True)
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    checkout_expires_at = models.DateTimeField()
+    amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+
+    needs_attention = models.BooleanField(default=False)
+    attention_reason = models.TextField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "order"
+        verbose_name_plural = "orders"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["checkout_key"],
+                condition=models.Q(status="pending"),
+                name="one_pending_order_per_cart",
+            )
+        ]
+
+    def __str__(self):
+        return self.reference
+
+    @property
+    def is_paid(self):
+        return self.status in (OrderStatus.PAID, OrderStatus.REFUNDED)
+
+    def flag(self, reason):
+        """Ask a merchant to look at this order; reasons accumulate."""
+        self.needs_attention = True
+        self.attention_reason = "\n".join(
+            filter(None, [self.attention_reason, reason])
+        )
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    variant = models.ForeignKey(
+        "products.WineVariant", null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    wine_name = models.CharField(max_length=255)
+    variant_label = models.CharField(max_length=60)
+    sku = models.CharField("SKU", max_length=40)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = "order line"
+        verbose_name_plural = "order lines"
+
+    def __str__(self):
+        return f"{self.quantity} × {self.wine_name} ({self.variant_label})"
+
+    @property
+    def line_total(self):
+        return quantize(self.unit_price * self.quantity, self.order.currency)
+
+
+class OrderStatusChange(models.Model):
+    """Every status change with what caused it: a webhook event, a page, a task."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    cause = models.CharField(max_length=255)
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = "order status change"
+        verbose_name_plural = "order status changes"
+
+    def __str__(self):
+        return f"{self.order}: {self.from_status} → {self.to_status} ({self.cause})"
+
+
+class StripeEvent(models.Model):
+    """The ledger of webhook events; the unique id makes a redelivery a no-op."""
+
+    class Status(models.TextChoices):
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=20, choices=Status.choices, default=Status.PROCESSED
+    )
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = "Stripe event"
+        verbose_name_plural = "Stripe events"
+
+    def __str__(self):
+        return f"{self.event_id} ({self.type})"

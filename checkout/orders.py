@@ -1,0 +1,161 @@
+"""Turning a cart into one pending order and one Stripe Checkout Session."""
+
+import logging
+from datetime import timedelta
+
+import stripe
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from products.pricing import quantize, shop_currency, to_minor_units
+
+from . import stripe_api
+from .models import Order, OrderLine, OrderStatus
+
+logger = logging.getLogger(__name__)
+
+# Stripe accepts 30 minutes to 24 hours; an hour keeps stock promises short.
+CHECKOUT_WINDOW = timedelta(hours=1)
+CONTACT_FIELDS = (
+    "email",
+    "name",
+    "address_line1",
+    "address_line2",
+    "city",
+    "postal_code",
+    "country",
+)
+
+
+class CartNotReady(Exception):
+    """The cart cannot be checked out as it is; ``reasons`` say why."""
+
+    def __init__(self, reasons):
+        super().__init__(reasons)
+        self.reasons = reasons
+
+
+class PaymentProviderError(Exception):
+    message = (
+        "We could not reach our payment provider just now. Nothing was charged and "
+        "your cart is as you left it; please try again in a minute."
+    )
+
+
+def place_order(cart, contact, user=None):
+    """The pending order for this cart's contents, created once.
+
+    A double submit, a refresh, the back button or a second tab arrive with the same
+    cart id and version, so they find the order the first request made.
+    """
+    lines = cart.lines
+    if cart.notices:
+        raise CartNotReady(list(cart.notices))
+    if not lines:
+        raise CartNotReady(["Your cart is empty."])
+    key = cart.checkout_key
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .filter(checkout_key=key, status=OrderStatus.PENDING)
+            .first()
+        )
+        if order is not None:
+            for field in CONTACT_FIELDS:
+                setattr(order, field, contact[field])
+            order.save()
+            return order
+        try:
+            with transaction.atomic():
+                return _create_order(key, lines, cart, contact, user)
+        except IntegrityError:
+            # A concurrent submit of the same cart made it first.
+            return Order.objects.get(checkout_key=key, status=OrderStatus.PENDING)
+
+
+def _create_order(key, lines, cart, contact, user):
+    currency = shop_currency()
+    snapshot = [
+        OrderLine(
+            variant=line.variant,
+            wine_name=line.wine.display_name,
+            variant_label=line.variant.label,
+            sku=line.variant.sku,
+            unit_price=quantize(line.unit_price, currency),
+            quantity=line.quantity,
+        )
+        for line in lines
+    ]
+    subtotal = quantize(
+        sum(line.unit_price * line.quantity for line in snapshot), currency
+    )
+    discount = quantize(cart.discount, currency)
+    order = Order.objects.create(
+        checkout_key=key,
+        user=user if user is not None and user.is_authenticated else None,
+        currency=currency,
+        subtotal=subtotal,
+        discount=discount,
+        total=max(subtotal - discount, quantize(0, currency)),
+        checkout_expires_at=timezone.now() + CHECKOUT_WINDOW,
+        **{field: contact[field] for field in CONTACT_FIELDS},
+    )
+    for line in snapshot:
+        line.order = order
+    OrderLine.objects.bulk_create(snapshot)
+    return order
+
+
+def checkout_session_params(order, success_url, cancel_url):
+    currency = order.currency
+    return {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": to_minor_units(line.unit_price, currency),
+                    "product_data": {
+                        "name": f"{line.wine_name} – {line.variant_label}",
+                        "metadata": {"sku": line.sku},
+                    },
+                },
+                "quantity": line.quantity,
+            }
+            for line in order.lines.all()
+        ],
+        "client_reference_id": order.reference,
+        "metadata": {"order_reference": order.reference},
+        "payment_intent_data": {"metadata": {"order_reference": order.reference}},
+        "customer_email": order.email,
+        "success_url": success_url + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": cancel_url,
+        "expires_at": int(order.checkout_expires_at.timestamp()),
+    }
+
+
+def checkout_session_url(order, success_url, cancel_url):
+    """The URL of the order's one Checkout Session, created on first call.
+
+    The idempotency key is the order's, and every parameter derives from the order,
+    so a retry after a timeout or a 5xx returns the session the first call made.
+    """
+    client = stripe_api.client()
+    try:
+        if order.stripe_session_id:
+            session = client.v1.checkout.sessions.retrieve(order.stripe_session_id)
+            if session.status == "open":
+                return session.url
+            raise CartNotReady(
+                ["Your previous checkout has closed. Please check out again."]
+            )
+        session = client.v1.checkout.sessions.create(
+            params=checkout_session_params(order, success_url, cancel_url),
+            options={"idempotency_key": f"cellar-order-{order.token}-session"},
+        )
+    except stripe.StripeError as error:
+        logger.warning("Stripe refused or failed for order %s: %s", order, error)
+        raise PaymentProviderError() from error
+    Order.objects.filter(pk=order.pk).update(stripe_session_id=session.id)
+    order.stripe_session_id = session.id
+    return session.url

@@ -1,0 +1,34 @@
+"""The one place the shop gets a Stripe client: real Stripe, or the emulator."""
+
+from functools import cache
+
+import stripe
+from django.conf import settings
+
+# stripe-python retries connection errors, 409s and 5xx with the same idempotency
+# key: https://docs.stripe.com/error-low-level#idempotency
+MAX_NETWORK_RETRIES = 2
+
+
+@cache
+def _client(api_key, emulated):
+    if emulated:
+        from stripe_emulator.http_client import EmulatorHTTPClient
+
+        return stripe.StripeClient(
+            "sk_test_emulator",
+            http_client=EmulatorHTTPClient(),
+            max_network_retries=MAX_NETWORK_RETRIES,
+        )
+    return stripe.StripeClient(api_key, max_network_retries=MAX_NETWORK_RETRIES)
+
+
+def client():
+    return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_EMULATOR)
+
+
+def dashboard_url(kind, object_id):
+    """A link to the object in Stripe's dashboard, in test or live mode by the key."""
+    live = settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+    prefix = "" if live else "test/"
+    return f"https://dashboard.stripe.com/{prefix}{kind}/{object_id}"

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "checkout"
+urlpatterns = [
+    path("", views.start, name="start"),
+    path("success/", views.success, name="success"),
+    path("cancel/", views.cancel, name="cancel"),
+    path("webhook/", views.webhook, name="webhook"),
+]

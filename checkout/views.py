@@ -1,0 +1,148 @@
+import json
+import re
+
+import stripe
+from django.conf import settings
+from django.contrib import messages
+from django.db.models import Q
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cart.services import Cart
+
+from .forms import CheckoutForm
+from .fulfilment import fulfil_checkout
+from .models import Order
+from .orders import CartNotReady, PaymentProviderError, checkout_session_url, place_order
+from .webhooks import receive_event
+
+SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
+REMEMBERED_ORDERS = 20
+
+
+def remember_order(request, order):
+    tokens = [t for t in request.session.get("orders", []) if t != order.token]
+    request.session["orders"] = [order.token, *tokens][:REMEMBERED_ORDERS]
+
+
+def _back_to_cart(request, reasons):
+    for reason in reasons:
+        messages.warning(request, reason)
+    return redirect("cart:detail")
+
+
+def _prefill(request):
+    last = request.session.get("orders")
+    order = Order.objects.filter(token=last[0]).first() if last else None
+    if order is None and request.user.is_authenticated:
+        order = request.user.orders.first()
+    if order is not None:
+        return {
+            field: getattr(order, field)
+            for field in ("email", "name", "address_line1", "address_line2", "city")
+        } | {"postal_code": order.postal_code, "country": order.country.code}
+    if request.user.is_authenticated:
+        return {"email": request.user.email, "name": request.user.get_full_name()}
+    return {}
+
+
+@require_http_methods(["GET", "POST"])
+def start(request):
+    cart = Cart.for_request(request)
+    if not cart.lines or cart.notices:
+        return _back_to_cart(request, cart.notices or ["Your cart is empty."])
+    status, error = 200, None
+    if request.method == "POST":
+        form = CheckoutForm(request.POST, request=request)
+        if form.is_valid():
+            try:
+                order = place_order(cart, form.cleaned_data, request.user)
+                remember_order(request, order)
+                cart.attach_order(order.token)
+                url = checkout_session_url(
+                    order,
+                    success_url=request.build_absolute_uri(reverse("checkout:success")),
+                    cancel_url=request.build_absolute_uri(reverse("checkout:cancel")),
+                )
+            except CartNotReady as problem:
+                return _back_to_cart(request, problem.reasons)
+            except PaymentProviderError as problem:
+                status, error = 503, problem.message
+            else:
+                response = HttpResponse(status=303)
+                response["Location"] = url
+                return response
+        else:
+            status = 400
+    else:
+        form = CheckoutForm(initial=_prefill(request), request=request)
+    return render(
+        request,
+        "checkout/checkout.html",
+        {"form": form, "cart": cart, "lines": cart.lines, "payment_error": error},
+        status=status,
+    )
+
+
+@require_GET
+def success(request):
+    session_id = request.GET.get("session_id", "")
+    if not SESSION_ID.fullmatch(session_id):
+        return HttpResponseBadRequest("Missing or malformed session_id.")
+    order = get_object_or_404(Order, stripe_session_id=session_id)
+    try:
+        order = fulfil_checkout(session_id, cause="success page") or order
+    except stripe.StripeError:
+        pass  # The webhook or the reconcile task will finish the job.
+    remember_order(request, order)
+    return redirect("orders:detail", token=order.token)
+
+
+@require_GET
+def cancel(request):
+    messages.info(
+        request, "Payment cancelled: nothing was charged and your cart is unchanged."
+    )
+    return redirect("cart:detail")
+
+
+@csrf_exempt
+@require_POST
+def webhook(request):
+    try:
+        stripe.Webhook.construct_event(
+            request.body,
+            request.headers.get("Stripe-Signature", ""),
+            settings.STRIPE_WEBHOOK_SECRET,
+        )
+        event = json.loads(request.body)
+    except stripe.SignatureVerificationError:
+        return JsonResponse({"error": "Invalid Stripe-Signature."}, status=400)
+    except (ValueError, UnicodeDecodeError):
+        return JsonResponse({"error": "Malformed event payload."}, status=400)
+    if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
+        return JsonResponse({"error": "Malformed event payload."}, status=400)
+    return JsonResponse({"received": True, "result": receive_event(event)})
+
+
+@require_GET
+def order_detail(request, token):
+    order = get_object_or_404(Order.objects.prefetch_related("lines"), token=token)
+    if order.is_paid:
+        Cart.for_request(request).lines  # noqa: B018 - reading clears a paid cart
+    return render(request, "checkout/order_detail.html", {"order": order})
+
+
+@require_GET
+def order_list(request):
+    tokens = request.session.get("orders", []) if request.session else []
+    scope = Q(token__in=tokens)
+    if request.user.is_authenticated:
+        scope |= Q(user=request.user)
+    orders = Order.objects.filter(scope).order_by("-created_at") if tokens or (
+        request.user.is_authenticated
+    ) else Order.objects.none()
+    return render(request, "checkout/order_list.html", {"orders": orders})
