@@ -18,8 +18,10 @@ def test_add_keeps_only_quantities_in_the_session(cart_request, wines):
     cart.add(str(wines["red"].pk), "1")
 
     assert cart_request.session["cart"] == {
-        "items": {str(wines["red"].pk): 3, str(wines["white"].pk): 1}
+        "id": cart.id,
+        "items": {str(wines["red"].pk): 3, str(wines["white"].pk): 1},
     }
+    assert len(cart.id) == 32
     cart = fresh(cart_request)
     assert cart.count == 4
     assert [(line.variant.sku, line.quantity, line.total) for line in cart.lines] == [
