@@ -1,0 +1,38 @@
+import pytest
+
+from checkout.models import Order
+
+CONTACT = {
+    "email": "ada@example.com",
+    "name": "Ada Lovelace",
+    "address_line1": "12 Analytical Row",
+    "address_line2": "",
+    "city": "London",
+    "postal_code": "EC1A 1BB",
+    "country": "GB",
+    "legal_age": "on",
+}
+
+
+@pytest.fixture
+def shopper(client, wines):
+    """A client with 2 × red (10.00) and 1 × white (25.50) in the cart."""
+    client.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 2})
+    client.post("/cart/add/", {"variant": wines["white"].pk, "quantity": 1})
+    return client
+
+
+def check_out(client, **changes):
+    return client.post("/checkout/", {**CONTACT, **changes})
+
+
+def session_id_of(response):
+    assert response.status_code == 303, response.content[:500]
+    return response["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+
+@pytest.fixture
+def placed(shopper):
+    """A pending order with its Checkout Session: (client, order, session id)."""
+    session_id = session_id_of(check_out(shopper))
+    return shopper, Order.objects.get(stripe_session_id=session_id), session_id

@@ -1,0 +1,376 @@
+"""The money path through the emulator: every way Stripe can answer, once each."""
+
+import json
+import time
+from decimal import Decimal
+
+import pytest
+import stripe
+from django.conf import settings
+from django.core import mail
+from django.test import Client
+
+from checkout.models import Order, OrderStatus, OrderStatusChange, StripeEvent
+from checkout.orders import (
+    PaymentProviderError,
+    checkout_session_params,
+    checkout_session_url,
+)
+from checkout.stripe_api import client as stripe_client
+from checkout.tasks import reconcile_pending_orders
+from checkout.webhooks import receive_event
+from products.models import WineVariant
+from stripe_emulator import faults, payments, webhooks
+
+from .conftest import CONTACT, check_out, session_id_of
+
+
+@pytest.fixture
+def stripe_side(db):
+    """What Stripe sees: a client with no session, and the emulator's outbox."""
+    faults.reset()
+    yield webhooks.django_client_transport(Client())
+    faults.reset()
+
+
+def deliver_all(transport, **options):
+    webhooks.deliver_pending(transport=transport, **options)
+
+
+def statuses(order):
+    return [
+        (c.from_status, c.to_status, c.cause.split(" ")[0])
+        for c in OrderStatusChange.objects.filter(order=order)
+    ]
+
+
+def stock(variant):
+    return WineVariant.objects.get(pk=variant.pk).stock
+
+
+def test_paid_by_webhook_decrements_stock_and_confirms_once(
+    placed, wines, stripe_side, django_capture_on_commit_callbacks
+):
+    client, order, session_id = placed
+    payments.pay(session_id, "4242 4242 4242 4242")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver_all(stripe_side)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert order.stripe_payment_intent_id.startswith("pi_")
+    assert statuses(order) == [("pending", "paid", "webhook")]
+    assert (stock(wines["red"]), stock(wines["white"])) == (8, 2)
+    assert [m.subject for m in mail.outbox] == [
+        f"Your Cellar order {order.reference} is paid"
+    ]
+    assert mail.outbox[0].to == ["ada@example.com"]
+    assert StripeEvent.objects.get().type == "checkout.session.completed"
+
+
+def test_F1_a_duplicate_delivery_answers_200_and_changes_nothing(
+    placed, wines, stripe_side, django_capture_on_commit_callbacks
+):
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")
+    event = webhooks.pending_events()[0]
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        webhooks.deliver(event, transport=stripe_side, times=2)
+
+    body = json.dumps(event.data) if hasattr(event, "data") else None
+    assert body is not None
+    duplicate = Client().post(
+        "/checkout/webhook/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=webhooks.sign(body),
+    )
+    assert duplicate.status_code == 200
+    assert duplicate.json() == {"received": True, "result": "duplicate"}
+    assert len(callbacks) == 1
+    assert statuses(Order.objects.get(pk=order.pk)) == [("pending", "paid", "webhook")]
+    assert stock(wines["red"]) == 8
+    assert StripeEvent.objects.count() == 1
+
+
+def test_the_success_page_fulfils_and_empties_the_cart(placed, wines, stripe_side):
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")
+
+    response = client.get(f"/checkout/success/?session_id={session_id}", follow=True)
+
+    assert response.redirect_chain == [(f"/orders/{order.token}/", 302)]
+    assert response.context["order"].status == OrderStatus.PAID
+    assert "Paid — thank you!" in response.content.decode()
+    assert statuses(order) == [("pending", "paid", "success")]
+    assert client.get("/cart/api/").json()["count"] == 0
+    # The webhook arrives afterwards: nothing more happens.
+    deliver_all(stripe_side)
+    assert statuses(order) == [("pending", "paid", "success")]
+    assert stock(wines["red"]) == 8
+
+
+def test_visiting_the_success_page_is_not_proof_of_payment(placed, stripe_side):
+    client, order, session_id = placed
+
+    response = client.get(f"/checkout/success/?session_id={session_id}", follow=True)
+
+    assert response.context["order"].status == OrderStatus.PENDING
+    assert "Waiting for payment." in response.content.decode()
+    assert client.get("/cart/api/").json()["count"] == 3
+
+
+@pytest.mark.parametrize(
+    "query, status",
+    [("", 400), ("?session_id=../../etc", 400), ("?session_id=cs_test_nope", 404)],
+)
+def test_success_page_rejects_bad_session_ids(client, db, query, status):
+    assert client.get(f"/checkout/success/{query}").status_code == status
+
+
+def test_a_declined_card_changes_nothing(placed, stripe_side):
+    client, order, session_id = placed
+
+    with pytest.raises(payments.CardDeclined, match="Your card was declined."):
+        payments.pay(session_id, "4000000000000002")
+
+    assert webhooks.pending_events() == []
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PENDING
+
+
+def test_completed_unpaid_then_async_succeeded(placed, wines, stripe_side):
+    client, order, session_id = placed
+    payments.pay(session_id, method="bank_debit")
+    deliver_all(stripe_side)
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PROCESSING
+    assert stock(wines["red"]) == 10
+
+    payments.settle(session_id, succeeded=True)
+    deliver_all(stripe_side)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert [s[:2] for s in statuses(order)] == [
+        ("pending", "processing"),
+        ("processing", "paid"),
+    ]
+    assert stock(wines["red"]) == 8
+
+
+def test_async_failed_fails_the_order_and_the_cart_can_try_again(
+    placed, wines, stripe_side
+):
+    client, order, session_id = placed
+    payments.pay(session_id, method="bank_debit")
+    payments.settle(session_id, succeeded=False)
+    deliver_all(stripe_side)
+
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.FAILED
+    assert client.get("/cart/api/").json()["count"] == 3
+    retry = session_id_of(check_out(client))
+    assert retry != session_id
+    assert Order.objects.get(stripe_session_id=retry).status == OrderStatus.PENDING
+
+
+def test_expired_session_cancels_the_order(placed, stripe_side):
+    client, order, session_id = placed
+
+    stripe_client().v1.checkout.sessions.expire(session_id)
+    deliver_all(stripe_side)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELLED
+    assert statuses(order) == [("pending", "cancelled", "webhook")]
+
+
+def test_refund_marks_the_order_refunded(
+    placed, stripe_side, django_capture_on_commit_callbacks
+):
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")
+    deliver_all(stripe_side)
+    order.refresh_from_db()
+
+    stripe_client().v1.refunds.create(
+        params={"payment_intent": order.stripe_payment_intent_id}
+    )
+    deliver_all(stripe_side)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert order.amount_refunded == Decimal("45.50")
+    assert [s[:2] for s in statuses(order)][-1] == ("paid", "refunded")
+
+
+def test_amount_mismatch_flags_the_order_instead_of_fulfilling(
+    placed, wines, stripe_side
+):
+    client, order, session_id = placed
+    Order.objects.filter(pk=order.pk).update(total=Decimal("99.00"))
+    payments.pay(session_id, "4242424242424242")
+
+    deliver_all(stripe_side)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert order.needs_attention is True
+    assert order.attention_reason == (
+        "Stripe charged 4550 usd (minor units) but the order total is 9900 usd; "
+        "not fulfilled."
+    )
+    assert stock(wines["red"]) == 10
+
+
+def test_oversold_order_is_paid_and_flagged(placed, wines, stripe_side):
+    client, order, session_id = placed
+    WineVariant.objects.filter(pk=wines["red"].pk).update(stock=1)
+    payments.pay(session_id, "4242424242424242")
+
+    deliver_all(stripe_side)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert order.needs_attention is True
+    assert order.attention_reason == "Oversold: too little stock for CART-RED ×2."
+    assert (stock(wines["red"]), stock(wines["white"])) == (0, 2)
+
+
+def test_stripe_errors_at_creation_keep_the_cart_and_a_retry_makes_one_session(
+    shopper, stripe_side
+):
+    faults.fail_next(times=3, kind="connection_error")  # the SDK tries 3 times
+
+    response = check_out(shopper)
+
+    assert response.status_code == 503
+    assert "We could not reach our payment provider" in response.content.decode()
+    order = Order.objects.get()
+    assert (order.status, order.stripe_session_id) == (OrderStatus.PENDING, None)
+    assert shopper.get("/cart/api/").json()["count"] == 3
+
+    session_id = session_id_of(check_out(shopper))
+    assert Order.objects.get().stripe_session_id == session_id
+
+
+@pytest.mark.parametrize("kind", ["server_error", "rate_limit"])
+def test_a_passing_stripe_failure_is_retried_into_one_session(shopper, stripe_side, kind):
+    faults.fail_next(times=1, kind=kind)
+
+    session_id = session_id_of(check_out(shopper))
+
+    order = Order.objects.get()
+    assert order.stripe_session_id == session_id
+    params_key = f"cellar-order-{order.token}-session"
+    again = stripe_client().v1.checkout.sessions.create(
+        params=checkout_session_params(
+            order,
+            "http://testserver/checkout/success/",
+            "http://testserver/checkout/cancel/",
+        ),
+        options={"idempotency_key": params_key},
+    )
+    assert again.id == session_id
+
+
+def test_an_invalid_request_shows_the_plain_message(placed, stripe_side):
+    client, order, session_id = placed
+    Order.objects.filter(pk=order.pk).update(stripe_session_id=None)
+    order.refresh_from_db()
+    order.lines.update(quantity=0)
+
+    with pytest.raises(PaymentProviderError):
+        checkout_session_url(order, "http://x/s/", "http://x/c/")
+
+    assert Order.objects.get(pk=order.pk).stripe_session_id is None
+
+
+def test_reconcile_picks_up_a_missed_webhook(placed, wines, stripe_side):
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")  # the event is never delivered
+
+    changed = reconcile_pending_orders(older_than_minutes=0)
+
+    assert changed == 1
+    assert statuses(Order.objects.get(pk=order.pk)) == [("pending", "paid", "reconcile")]
+    assert stock(wines["red"]) == 8
+    assert reconcile_pending_orders(older_than_minutes=0) == 0
+
+
+def test_F9_follow_up_tasks_run_only_after_commit(
+    placed, stripe_side, django_capture_on_commit_callbacks
+):
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")
+    event = webhooks.pending_events()[0]
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        receive_event(json.loads(json.dumps(event.data)))
+        assert mail.outbox == []
+
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert len(mail.outbox) == 1
+
+
+class TestWebhookSignatures:
+    """(F7) Only Stripe's own signature over the exact body is accepted."""
+
+    @pytest.fixture
+    def event_body(self, placed, stripe_side):
+        client, order, session_id = placed
+        payments.pay(session_id, "4242424242424242")
+        return json.dumps(webhooks.pending_events()[0].data)
+
+    def post(self, body, signature):
+        return Client().post(
+            "/checkout/webhook/",
+            data=body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=signature,
+        )
+
+    def assert_refused(self, response):
+        assert response.status_code == 400
+        assert StripeEvent.objects.count() == 0
+        assert Order.objects.get().status == OrderStatus.PENDING
+
+    def test_tampered_body(self, event_body):
+        signature = webhooks.sign(event_body)
+        tampered = event_body.replace('"amount_total": 4550', '"amount_total": 1')
+        assert tampered != event_body
+        self.assert_refused(self.post(tampered, signature))
+
+    def test_wrong_secret(self, event_body):
+        self.assert_refused(
+            self.post(event_body, webhooks.sign(event_body, secret="whsec_wrong"))
+        )
+
+    def test_timestamp_older_than_the_tolerance(self, event_body):
+        old = int(time.time()) - stripe.Webhook.DEFAULT_TOLERANCE - 10
+        self.assert_refused(self.post(event_body, webhooks.sign(event_body, timestamp=old)))
+
+    def test_several_v1_values_none_valid(self, event_body):
+        t = int(time.time())
+        self.assert_refused(self.post(event_body, f"t={t},v1={'0' * 64},v1={'f' * 64}"))
+
+    def test_several_v1_values_one_valid_is_stripes_secret_rotation(self, event_body):
+        good = webhooks.sign(event_body)
+        t, v1 = good.split(",")
+        response = self.post(event_body, f"{t},v1={'0' * 64},{v1}")
+        assert response.status_code == 200
+
+    def test_missing_header_and_malformed_body(self, event_body):
+        self.assert_refused(self.post(event_body, ""))
+        self.assert_refused(self.post("not json", webhooks.sign("not json")))
+        self.assert_refused(self.post("[]", webhooks.sign("[]")))
+
+    def test_unknown_event_types_answer_200_and_are_ignored(self, event_body):
+        body = json.dumps({"id": "evt_unknown", "type": "customer.created", "data": {"object": {}}})
+        response = self.post(body, webhooks.sign(body))
+        assert response.status_code == 200
+        assert StripeEvent.objects.get().status == "ignored"
+
+    def test_the_secret_in_use_is_the_configured_one(self):
+        assert settings.STRIPE_WEBHOOK_SECRET == "whsec_cellar_emulator_dev_only"
