@@ -153,6 +153,20 @@ def db_reads(django_db_setup, django_db_blocker):
         yield
 
 
+@pytest.fixture
+def committed_db(django_db_setup, django_db_blocker):
+    """PostgreSQL in autocommit, for tests whose threads must see each other's writes.
+
+    Nothing is rolled back: such a test deletes what it made.
+    """
+    with django_db_blocker.unblock():
+        require(
+            connection.vendor == "postgresql",
+            "needs PostgreSQL for row locks under concurrency: set DATABASE_URL",
+        )
+        yield
+
+
 @pytest.fixture(scope="session")
 def browser(chromium_path):
     # Playwright's sync API runs an event loop in this thread; Django's ORM would

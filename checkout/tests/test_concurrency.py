@@ -1,0 +1,102 @@
+"""Racing callers fulfil an order once (PostgreSQL, real threads, real row locks)."""
+
+import json
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.test import Client
+
+from checkout.models import Order, OrderStatusChange, StripeEvent
+from products.models import WineVariant
+from products.tests import factories
+from stripe_emulator import payments, webhooks
+
+from .conftest import check_out, session_id_of
+
+
+def run_concurrently(count, work):
+    """Start `count` threads at one barrier; return their results in order."""
+    barrier = threading.Barrier(count)
+    results, errors = [None] * count, []
+
+    def worker(index):
+        try:
+            barrier.wait(timeout=10)
+            results[index] = work(index)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    return results
+
+
+@pytest.fixture
+def paid_session(committed_db):
+    """A committed order whose session is paid, the event not yet delivered."""
+    country = factories.country("Raceland")
+    region = factories.region("Photo Finish", country)
+    wine = factories.wine(
+        region, "Race Red", variants=[factories.variant("30.00", stock=5)]
+    )
+    variant = wine.variants.get()
+    shopper = Client()
+    shopper.post("/cart/add/", {"variant": variant.pk, "quantity": 2})
+    session_id = session_id_of(check_out(shopper))
+    payments.pay(session_id, "4242424242424242")
+    mail.outbox = []
+    yield shopper, Order.objects.get(stripe_session_id=session_id), variant
+    StripeEvent.objects.all().delete()
+    Order.objects.filter(stripe_session_id=session_id).delete()
+    country.delete()
+
+
+def webhook_post(event):
+    body = json.dumps(event.data)
+    return Client().post(
+        "/checkout/webhook/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=webhooks.sign(body),
+    )
+
+
+def test_F4_ten_identical_webhooks_at_once_make_one_paid_transition(paid_session):
+    shopper, order, variant = paid_session
+    event = webhooks.pending_events(type="checkout.session.completed")[0]
+
+    responses = run_concurrently(10, lambda i: webhook_post(event))
+
+    assert [r.status_code for r in responses] == [200] * 10
+    assert sorted(r.json()["result"] for r in responses) == ["duplicate"] * 9 + [
+        "processed"
+    ]
+    assert OrderStatusChange.objects.filter(order=order, to_status="paid").count() == 1
+    assert WineVariant.objects.get(pk=variant.pk).stock == 3
+    assert len(mail.outbox) == 1
+
+
+def test_F2_F3_success_page_and_webhook_together_fulfil_once(paid_session):
+    shopper, order, variant = paid_session
+    event = webhooks.pending_events(type="checkout.session.completed")[0]
+
+    def call(index):
+        if index == 0:
+            return shopper.get(f"/checkout/success/?session_id={order.stripe_session_id}")
+        return webhook_post(event)
+
+    responses = run_concurrently(2, call)
+
+    assert [r.status_code for r in responses] == [302, 200]
+    changes = OrderStatusChange.objects.filter(order=order)
+    assert [(c.from_status, c.to_status) for c in changes] == [("pending", "paid")]
+    assert WineVariant.objects.get(pk=variant.pk).stock == 3
+    assert len(mail.outbox) == 1
