@@ -1,4 +1,8 @@
 from django.urls import path
 
+from . import views
+
 app_name = "stripe_emulator"
-urlpatterns: list = []
+urlpatterns = [
+    path("pay/<str:session_id>", views.pay, name="pay"),
+]

@@ -1,0 +1,99 @@
+from django.conf import settings
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from . import payments, store
+from .forms import PaymentForm
+from .money import format_amount
+
+
+@require_http_methods(["GET", "POST"])
+def pay(request, session_id):
+    """Stripe Checkout's hosted payment page, in test mode."""
+    session = payments.checkout_session(session_id)
+    if session is None:
+        raise Http404("No such Checkout Session.")
+    if session["status"] != "open":
+        return _closed(request, session)
+    customer = store.load("customer", session["customer"] or "")
+    locked_email = session["customer_email"] or (customer or {}).get("email")
+    form = PaymentForm(
+        request.POST if request.method == "POST" else None,
+        amount_due=session["amount_total"],
+        email_locked=bool(locked_email),
+        initial={"email": locked_email or ""},
+    )
+    error, status = None, 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                payments.pay(
+                    session_id,
+                    data["card_number"],
+                    method=data["method"],
+                    email=data["email"],
+                    name=data["name"],
+                    exp=data["expiry"],
+                )
+            except payments.CardDeclined as declined:
+                error, status = declined.message, 402
+            except payments.SessionNotPayable:
+                return _closed(request, payments.checkout_session(session_id))
+            else:
+                return _see_other(_success_url(session))
+    return render(
+        request,
+        "stripe_emulator/pay.html",
+        {**_summary(session), "form": form, "error": error},
+        status=status,
+    )
+
+
+def _closed(request, session):
+    if session["status"] == "expired":
+        message, back = "This checkout session has expired.", session["cancel_url"]
+    else:
+        message, back = "This checkout session is already paid.", _success_url(session)
+    context = {**_summary(session), "closed": message, "back_url": back}
+    return render(request, "stripe_emulator/pay.html", context)
+
+
+def _summary(session):
+    currency = session["currency"]
+    coupon = None
+    if session["discounts"]:
+        coupon = store.load("coupon", session["discounts"][0]["coupon"])
+    lines = [
+        {
+            "name": item["description"],
+            "quantity": item["quantity"],
+            "unit_amount": format_amount(item["price"]["unit_amount"], currency),
+            "amount": format_amount(item["amount_subtotal"], currency),
+        }
+        for item in payments.line_items(session["id"])
+    ]
+    discount = session["total_details"]["amount_discount"]
+    return {
+        "session": session,
+        "merchant": getattr(settings, "WAGTAIL_SITE_NAME", "Cellar"),
+        "lines": lines,
+        "subtotal": format_amount(session["amount_subtotal"], currency),
+        "coupon_name": (coupon or {}).get("name") or (coupon or {}).get("id"),
+        "discount": format_amount(-discount, currency) if discount else None,
+        "total": format_amount(session["amount_total"], currency),
+        "amount_due": session["amount_total"],
+        "test_cards": payments.TEST_CARDS.values(),
+    }
+
+
+def _success_url(session):
+    return session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
+
+
+def _see_other(url):
+    response = HttpResponseRedirect(url)
+    response.status_code = 303
+    return response
