@@ -32,6 +32,7 @@ RETRY_DELAYS = (1, 2, 4, 8, 16)
 USER_AGENT = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
 
 _api_request = ContextVar("stripe_emulator_api_request", default=None)
+_background = set()
 
 
 @contextmanager
@@ -234,13 +235,21 @@ def deliver_with_retries(event_id, transport, *, delays=RETRY_DELAYS, sleep=time
     return statuses
 
 
+def wait_for_deliveries(timeout=None):
+    """Let background deliveries finish, for a command about to exit."""
+    for thread in list(_background):
+        thread.join(timeout)
+
+
 def _deliver_in_background(event_id):
-    threading.Thread(
+    thread = threading.Thread(
         target=_background_delivery,
         args=(event_id, webhook_url()),
         name=f"stripe-emulator-{event_id}",
         daemon=True,
-    ).start()
+    )
+    _background.add(thread)
+    thread.start()
 
 
 def _background_delivery(event_id, url):
@@ -251,3 +260,4 @@ def _background_delivery(event_id, url):
         logger.exception("Stripe emulator failed to deliver %s to %s", event_id, url)
     finally:
         connection.close()
+        _background.discard(threading.current_thread())
