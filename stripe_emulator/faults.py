@@ -1,16 +1,20 @@
 """Faults injected into the next API requests, for tests of the shop's error paths.
 
 ``server_error`` answers 500 and ``rate_limit`` 429 before the request runs;
-``connection_error`` raises ``stripe.APIConnectionError`` as if Stripe were
-unreachable; ``timeout`` lets the request run (state changes, its idempotency key
-is stored) and then loses the response, raising ``stripe.APIConnectionError``.
-stripe-python retries connection errors and 5xx, not 429s, up to the client's
-``max_network_retries``, with the same idempotency key.
+``lock_timeout`` answers 429 with ``Stripe-Should-Retry: true``, as Stripe does
+when another request holds the object; ``connection_error`` raises
+``stripe.APIConnectionError`` as if Stripe were unreachable; ``timeout`` lets the
+request run (state changes, its idempotency key is stored) and then loses the
+response, raising ``stripe.APIConnectionError``.
+
+stripe-python retries connection errors, timeouts, 5xx and responses marked
+``Stripe-Should-Retry: true`` up to the client's ``max_network_retries``, with
+the same idempotency key; a plain 429 it raises at once as ``RateLimitError``.
 """
 
 import threading
 
-KINDS = ("server_error", "connection_error", "rate_limit", "timeout")
+KINDS = ("server_error", "connection_error", "rate_limit", "lock_timeout", "timeout")
 
 _lock = threading.Lock()
 _rules = []

@@ -55,6 +55,17 @@ class EmulatorHTTPClient(stripe.HTTPClient):
                 status=429,
             )
             return _respond(error.status, error.body(), _headers(headers))
+        if fault == "lock_timeout":
+            error = InvalidRequest(
+                "This object cannot be accessed right now because another API "
+                "request or Stripe process is currently accessing it. If you see "
+                "this error intermittently, retry the request.",
+                code="lock_timeout",
+                status=429,
+            )
+            response_headers = _headers(headers)
+            response_headers["Stripe-Should-Retry"] = "true"
+            return _respond(error.status, error.body(), response_headers)
         response = handle(method, parts.path, encoded, headers)
         if fault == "timeout":
             raise stripe.APIConnectionError(

@@ -14,7 +14,7 @@ from . import objects, store
 from .errors import InvalidRequest, resource_missing
 from .models import EmulatedObject
 from .money import format_amount
-from .webhooks import record_event
+from .webhooks import api_request, record_event
 
 
 class PaymentError(Exception):
@@ -214,7 +214,9 @@ def expire_if_due(session_id, at=None):
         session = store.load("checkout.session", session_id, for_update=True)
         due = session and session["status"] == "open"
         if due and session["expires_at"] <= _timestamp(at):
-            _expire(session)
+            # Time expired it, not the request that noticed: request id is null.
+            with api_request(None, None):
+                _expire(session)
             return True
     return False
 

@@ -119,17 +119,16 @@ def pending_events(type=None):
     events = EmulatedEvent.objects.filter(delivered_count=0)
     if type is not None:
         events = events.filter(type=type)
-    return events.order_by("created", "id")
+    return list(events.order_by("created", "id"))
 
 
 def deliver_pending(*, transport=None, order="created", types=None):
     """Send every pending event once, oldest first or ``order="reversed"``."""
     if order not in ("created", "reversed"):
         raise ValueError(f"order must be 'created' or 'reversed', not {order!r}")
-    events = pending_events()
-    if types is not None:
-        events = events.filter(type__in=list(types))
-    events = list(events)
+    events = [
+        event for event in pending_events() if types is None or event.type in types
+    ]
     if order == "reversed":
         events.reverse()
     for event in events:

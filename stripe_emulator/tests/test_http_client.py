@@ -266,6 +266,25 @@ def test_rate_limits_are_not_retried_by_the_sdk(stripe_client):
     assert faults.pending() == [("rate_limit", 1, None)]
 
 
+def test_a_lock_timeout_is_retried_because_stripe_says_so(stripe_client):
+    faults.fail_next(kind="lock_timeout")
+
+    session = create_session(stripe_client)
+
+    assert session.status == "open"
+    assert faults.pending() == []
+
+
+def test_without_retries_a_lock_timeout_is_a_rate_limit_error():
+    faults.fail_next(kind="lock_timeout")
+
+    with pytest.raises(stripe.RateLimitError) as error:
+        create_session(stripe_emulator.client(max_network_retries=0))
+
+    assert error.value.error.code == "lock_timeout"
+    assert error.value.headers["Stripe-Should-Retry"] == "true"
+
+
 def test_faults_match_only_their_paths(stripe_client):
     faults.fail_next(kind="server_error", path_startswith="/v1/refunds")
 

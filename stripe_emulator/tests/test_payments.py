@@ -206,6 +206,8 @@ def test_a_session_past_expires_at_is_expired_when_next_read(stripe_client):
     # then
     assert (first.status, second.status) == ("expired", "expired")
     assert events() == [("checkout.session.expired", session.id)]
+    event = EmulatedEvent.objects.get().data
+    assert event["request"] == {"id": None, "idempotency_key": None}
     with pytest.raises(payments.SessionNotPayable) as refused:
         payments.pay(session.id, "4242424242424242")
     assert refused.value.message == "This checkout session has expired."
