@@ -33,7 +33,11 @@ def transition(order, to_status, cause, note=""):
     if to_status not in TRANSITIONS[order.status]:
         raise IllegalTransition(f"{order}: {order.status} → {to_status} ({cause})")
     OrderStatusChange.objects.create(
-        order=order, from_status=order.status, to_status=to_status, cause=cause, note=note
+        order=order,
+        from_status=order.status,
+        to_status=to_status,
+        cause=cause,
+        note=note,
     )
     order.status = to_status
     return True
@@ -83,7 +87,9 @@ def _mark_paid(order, session, cause):
 
     if order.status == OrderStatus.CANCELLED:
         order.flag("Paid after its checkout was cancelled; check stock and ship.")
-    transition(order, OrderStatus.PAID, cause, f"payment_status={session.payment_status}")
+    transition(
+        order, OrderStatus.PAID, cause, f"payment_status={session.payment_status}"
+    )
     order.paid_at = timezone.now()
     intent = session.payment_intent
     order.stripe_payment_intent_id = getattr(intent, "id", intent) or ""

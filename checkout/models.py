@@ -104,9 +104,7 @@ class Order(models.Model):
     def flag(self, reason):
         """Ask a merchant to look at this order; reasons accumulate."""
         self.needs_attention = True
-        self.attention_reason = "\n".join(
-            filter(None, [self.attention_reason, reason])
-        )
+        self.attention_reason = "\n".join(filter(None, [self.attention_reason, reason]))
 
 
 class OrderLine(models.Model):

@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 # Stripe accepts 30 minutes to 24 hours; an hour keeps stock promises short.
 CHECKOUT_WINDOW = timedelta(hours=1)
+MIN_SESSION_WINDOW = timedelta(minutes=35)
 CONTACT_FIELDS = (
     "email",
     "name",
@@ -60,17 +61,31 @@ def place_order(cart, contact, user=None):
             .filter(checkout_key=key, status=OrderStatus.PENDING)
             .first()
         )
-        if order is not None:
+        if order is not None and not _window_too_short(order):
             for field in CONTACT_FIELDS:
                 setattr(order, field, contact[field])
             order.save()
             return order
+        if order is not None:
+            # Stripe wants a session to stay open at least 30 minutes; this order
+            # never got one in time, so it closes and the cart gets a fresh order.
+            from .fulfilment import transition
+
+            transition(order, OrderStatus.CANCELLED, "checkout page", "No session made")
+            order.save()
         try:
             with transaction.atomic():
                 return _create_order(key, lines, cart, contact, user)
         except IntegrityError:
             # A concurrent submit of the same cart made it first.
             return Order.objects.get(checkout_key=key, status=OrderStatus.PENDING)
+
+
+def _window_too_short(order):
+    return (
+        order.stripe_session_id is None
+        and order.checkout_expires_at - timezone.now() < MIN_SESSION_WINDOW
+    )
 
 
 def _create_order(key, lines, cart, contact, user):

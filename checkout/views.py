@@ -1,3 +1,4 @@
+import contextlib
 import json
 import re
 
@@ -16,7 +17,12 @@ from cart.services import Cart
 from .forms import CheckoutForm
 from .fulfilment import fulfil_checkout
 from .models import Order
-from .orders import CartNotReady, PaymentProviderError, checkout_session_url, place_order
+from .orders import (
+    CartNotReady,
+    PaymentProviderError,
+    checkout_session_url,
+    place_order,
+)
 from .webhooks import receive_event
 
 SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
@@ -93,10 +99,9 @@ def success(request):
     if not SESSION_ID.fullmatch(session_id):
         return HttpResponseBadRequest("Missing or malformed session_id.")
     order = get_object_or_404(Order, stripe_session_id=session_id)
-    try:
+    # If Stripe cannot be asked now, the webhook or the reconcile task finishes.
+    with contextlib.suppress(stripe.StripeError):
         order = fulfil_checkout(session_id, cause="success page") or order
-    except stripe.StripeError:
-        pass  # The webhook or the reconcile task will finish the job.
     remember_order(request, order)
     return redirect("orders:detail", token=order.token)
 
@@ -113,12 +118,15 @@ def cancel(request):
 @require_POST
 def webhook(request):
     try:
-        stripe.Webhook.construct_event(
-            request.body,
+        payload = request.body.decode("utf-8")
+        # Verify before parsing: https://docs.stripe.com/webhooks#verify-official-libraries
+        stripe.WebhookSignature.verify_header(
+            payload,
             request.headers.get("Stripe-Signature", ""),
             settings.STRIPE_WEBHOOK_SECRET,
+            stripe.Webhook.DEFAULT_TOLERANCE,
         )
-        event = json.loads(request.body)
+        event = json.loads(payload)
     except stripe.SignatureVerificationError:
         return JsonResponse({"error": "Invalid Stripe-Signature."}, status=400)
     except (ValueError, UnicodeDecodeError):
@@ -142,7 +150,9 @@ def order_list(request):
     scope = Q(token__in=tokens)
     if request.user.is_authenticated:
         scope |= Q(user=request.user)
-    orders = Order.objects.filter(scope).order_by("-created_at") if tokens or (
-        request.user.is_authenticated
-    ) else Order.objects.none()
+    orders = (
+        Order.objects.filter(scope).order_by("-created_at")
+        if tokens or (request.user.is_authenticated)
+        else Order.objects.none()
+    )
     return render(request, "checkout/order_list.html", {"orders": orders})

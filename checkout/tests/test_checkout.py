@@ -87,7 +87,11 @@ def test_prices_posted_by_the_client_are_ignored(shopper):
             "Please confirm you are of legal drinking age; we cannot sell wine "
             "otherwise.",
         ),
-        ({"postal_code": "x" * 21}, "postal_code", "Ensure this value has at most 20 characters (it has 21)."),
+        (
+            {"postal_code": "x" * 21},
+            "postal_code",
+            "Ensure this value has at most 20 characters (it has 21).",
+        ),
     ],
 )
 def test_checkout_form_errors(shopper, changes, field, message):
@@ -141,5 +145,12 @@ def test_get_shows_the_form_and_the_summary(shopper):
     assert "Pay $45.50 securely" in html
     assert 'autocomplete="postal-code"' in html
     assert [c[0] for c in response.context["form"].fields["country"].choices] == [
-        "", "CA", "FR", "DE", "IT", "ES", "GB", "US"
+        "",
+        "CA",
+        "FR",
+        "DE",
+        "IT",
+        "ES",
+        "GB",
+        "US",
     ]

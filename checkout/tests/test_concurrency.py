@@ -90,7 +90,9 @@ def test_F2_F3_success_page_and_webhook_together_fulfil_once(paid_session):
 
     def call(index):
         if index == 0:
-            return shopper.get(f"/checkout/success/?session_id={order.stripe_session_id}")
+            return shopper.get(
+                f"/checkout/success/?session_id={order.stripe_session_id}"
+            )
         return webhook_post(event)
 
     responses = run_concurrently(2, call)

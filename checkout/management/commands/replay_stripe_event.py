@@ -14,5 +14,7 @@ class Command(BaseCommand):
         try:
             status = replay_event(event_id)
         except StripeEvent.DoesNotExist as missing:
-            raise CommandError(f"No Stripe event {event_id} in the ledger.") from missing
+            raise CommandError(
+                f"No Stripe event {event_id} in the ledger."
+            ) from missing
         self.stdout.write(f"Replayed {event_id}: {status}.")

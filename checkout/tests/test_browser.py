@@ -1,0 +1,65 @@
+"""A shopper buys two wines through the emulator's payment page, in Chromium."""
+
+import re
+
+import pytest
+
+from cart.tests.test_browser import in_stock_variants
+from checkout.models import Order, OrderStatus
+
+pytestmark = pytest.mark.browser
+
+
+def test_shopper_pays_with_4242_after_a_declined_card(
+    page, shop_server, screenshots, db_reads, settings
+):
+    settings.SITE_URL = shop_server.url  # where the emulator sends the shopper
+    first, second = in_stock_variants(2)
+    for variant in (first, second):
+        page.goto(shop_server.url + variant.page.url)
+        page.get_by_role("button", name="Add to cart").click()
+        page.locator("[data-add-to-cart-status]").filter(has_text="Added").wait_for()
+
+    page.goto(shop_server.url + "/cart/")
+    page.get_by_role("link", name="Check out").click()
+    page.wait_for_url("**/checkout/")
+    page.get_by_label("Email").fill("grace@example.com")
+    page.get_by_label("Full name").fill("Grace Hopper")
+    page.get_by_label("Address", exact=True).fill("1 Navy Yard")
+    page.get_by_label("City").fill("Arlington")
+    page.get_by_label("Postal code").fill("22202")
+    page.get_by_label("Delivery country", exact=True).select_option("US")
+    page.get_by_label("I am of legal drinking age").check()
+    page.screenshot(path=screenshots / "checkout-1-form.png", full_page=True)
+    total = first.price + second.price
+    page.get_by_role("button", name=f"Pay ${total:,} securely").click()
+
+    # The emulator's hosted page, as Stripe's would be
+    page.wait_for_url(re.compile(r".*/_stripe/pay/cs_test_\w+$"))
+    order = Order.objects.get(email="grace@example.com")
+    assert order.status == OrderStatus.PENDING
+    page.get_by_label("Card number").fill("4000 0000 0000 0002")
+    page.get_by_label("Expiry (MM / YY)").fill("12 / 34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_label("Name on card").fill("Grace Hopper")
+    page.get_by_role("button", name=f"Pay ${total:,}").first.click()
+    assert page.get_by_role("alert").inner_text() == "Your card was declined."
+    page.screenshot(path=screenshots / "checkout-2-declined.png", full_page=True)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_label("Expiry (MM / YY)").fill("12 / 34")
+    page.get_by_label("CVC").fill("123")
+    page.get_by_role("button", name=f"Pay ${total:,}").first.click()
+
+    page.wait_for_url(f"**/orders/{order.token}/")
+    assert page.locator("[data-order-status]").get_attribute("data-order-status") == (
+        "paid"
+    )
+    assert page.locator("[data-order-total]").inner_text() == f"${total:,}"
+    assert page.locator(".cart-badge").inner_text() == "0"
+    page.screenshot(path=screenshots / "checkout-3-paid.png", full_page=True)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert order.history.get().cause == "success page"
