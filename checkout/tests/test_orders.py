@@ -1,0 +1,108 @@
+from datetime import timedelta
+
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from checkout.models import Order, OrderStatus, StripeEvent
+from stripe_emulator import payments, webhooks
+
+from .conftest import check_out, session_id_of
+
+
+def test_order_page_is_for_whoever_holds_the_link(placed):
+    client, order, session_id = placed
+
+    mine = client.get(f"/orders/{order.token}/")
+    stranger = Client().get(f"/orders/{order.token}/")
+    guessed = client.get(f"/orders/{order.pk}/")
+    other = client.get(f"/orders/{order.reference}/")
+
+    assert mine.status_code == stranger.status_code == 200
+    assert "Waiting for payment." in mine.content.decode()
+    assert guessed.status_code == other.status_code == 404
+
+
+def test_orders_list_shows_the_sessions_orders_only(placed, wines):
+    client, order, session_id = placed
+    someone_else = Client()
+    someone_else.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
+    session_id_of(check_out(someone_else, email="bob@example.com"))
+
+    mine = client.get("/orders/")
+    theirs = someone_else.get("/orders/")
+    nobody = Client().get("/orders/")
+
+    assert [o.reference for o in mine.context["orders"]] == [order.reference]
+    assert [o.email for o in theirs.context["orders"]] == ["bob@example.com"]
+    assert list(nobody.context["orders"]) == []
+
+
+def test_orders_of_a_signed_in_shopper_are_linked_to_the_account(
+    client, wines, django_user_model
+):
+    user = django_user_model.objects.create_user("ada", "ada@example.com", "pw-1234567")
+    client.force_login(user)
+    client.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
+    session_id_of(check_out(client))
+
+    browser_two = Client()
+    browser_two.force_login(user)
+
+    assert Order.objects.get().user == user
+    assert len(browser_two.get("/orders/").context["orders"]) == 1
+
+
+def test_checkout_is_prefilled_from_the_last_order_in_the_session(placed):
+    client, order, session_id = placed
+
+    form = client.get("/checkout/").context["form"]
+
+    assert form.initial["email"] == "ada@example.com"
+    assert form.initial["country"] == "GB"
+    assert Client().get("/checkout/").status_code == 302  # no cart, no prefill
+
+
+def test_cancel_page_keeps_the_cart(placed):
+    client, order, session_id = placed
+
+    response = client.get("/checkout/cancel/", follow=True)
+
+    assert response.redirect_chain == [("/cart/", 302)]
+    assert client.get("/cart/api/").json()["count"] == 3
+    assert "Payment cancelled" in response.content.decode()
+
+
+def test_a_pending_order_too_old_for_a_session_is_replaced(shopper):
+    first = session_id_of(check_out(shopper))
+    Order.objects.filter(stripe_session_id=first).update(stripe_session_id=None)
+    Order.objects.update(checkout_expires_at=timezone.now() + timedelta(minutes=20))
+
+    second = session_id_of(check_out(shopper))
+
+    assert [(o.status, o.stripe_session_id) for o in Order.objects.order_by("pk")] == [
+        (OrderStatus.CANCELLED, None),
+        (OrderStatus.PENDING, second),
+    ]
+
+
+def test_replay_command_reruns_a_ledger_event(placed, capsys):
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")
+    webhooks.deliver_pending(transport=webhooks.django_client_transport(Client()))
+    event = StripeEvent.objects.get()
+
+    call_command("replay_stripe_event", event.event_id)
+
+    assert capsys.readouterr().out.strip() == f"Replayed {event.event_id}: processed."
+    assert Order.objects.get(pk=order.pk).history.count() == 1
+
+
+def test_reconcile_command_reports_what_changed(placed, capsys):
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")
+
+    call_command("reconcile_payments", "--older-than", "0")
+
+    assert capsys.readouterr().out.strip() == "Reconciled pending orders: 1 changed."
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
