@@ -35,8 +35,8 @@ def test_shopper_fills_and_changes_the_cart(page, shop_server, screenshots, db_r
     page.get_by_role("button", name="Add to cart").click()
 
     # then the badge and a confirmation change without a page load
-    status = page.locator("[data-add-to-cart-status]")
-    status.wait_for(state="visible")
+    status = page.locator("[data-add-to-cart-status]").filter(has_text="Added")
+    status.wait_for()
     assert re.match(r"Added 2 × .+ to your cart\.", status.inner_text())
     assert page.locator(".cart-badge").inner_text() == "2"
     assert page.evaluate("window.__noReload") is True
