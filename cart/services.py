@@ -15,6 +15,8 @@ from decimal import Decimal
 from django.db.models import Prefetch
 from wagtail.images import get_image_model
 
+from coupons import services as coupon_rules
+from coupons.pricing import discount_for
 from products.models import WineVariant
 from products.pricing import quantize, shop_currency
 
@@ -105,6 +107,8 @@ class Cart:
         self._items = {str(key): int(qty) for key, qty in data.get("items", {}).items()}
         self.id = data.get("id")
         self.order_token = data.get("order")
+        self.coupon_code = data.get("coupon")
+        self.coupon = None
         self._lines = None
         self.notices = []
 
@@ -132,7 +136,9 @@ class Cart:
     @property
     def version(self):
         """Changes exactly when the contents do: a digest of them."""
-        canonical = json.dumps(sorted(self._items.items()), separators=(",", ":"))
+        canonical = json.dumps(
+            [sorted(self._items.items()), self.coupon_code], separators=(",", ":")
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @property
@@ -154,7 +160,10 @@ class Cart:
 
     @property
     def discount(self):
-        return quantize(Decimal("0"))
+        lines = self.lines  # reading the lines validates the coupon
+        if self.coupon is None or not lines:
+            return quantize(Decimal("0"))
+        return discount_for(self.coupon, self.subtotal)
 
     @property
     def total(self):
@@ -162,7 +171,7 @@ class Cart:
 
     def _read_lines(self):
         if self.order_token and _order_is_paid(self.order_token):
-            self._items, self.order_token = {}, None
+            self._items, self.order_token, self.coupon_code = {}, None, None
             self._save([])
         if not self._items:
             return []
@@ -194,10 +203,29 @@ class Cart:
                 )
                 changed = True
             lines.append(CartLine(variant, allowed))
+        if self.coupon_code:
+            changed |= self._revalidate_coupon(lines)
         if changed:
             self._items = {str(line.variant.pk): line.quantity for line in lines}
             self._save(lines)
         return lines
+
+    def _revalidate_coupon(self, lines):
+        """Keep the coupon only while it still applies; say why when it goes."""
+        coupon = coupon_rules.find(self.coupon_code)
+        subtotal = sum((line.total for line in lines), Decimal("0"))
+        try:
+            if coupon is None:
+                raise coupon_rules.CouponRejected(
+                    f"The coupon {self.coupon_code} no longer exists."
+                )
+            coupon_rules.check(coupon, subtotal)
+        except coupon_rules.CouponRejected as rejected:
+            self.notices.append(f"{rejected.message} It was removed from your cart.")
+            self.coupon_code, self.coupon = None, None
+            return True
+        self.coupon = coupon
+        return False
 
     def as_json(self):
         request = self.request
@@ -220,7 +248,13 @@ class Cart:
             "discount": str(self.discount),
             "total": str(self.total),
             "currency": shop_currency(),
-            "coupon": None,
+            "coupon": {
+                "code": self.coupon.code,
+                "description": self.coupon.description,
+                "discount": str(self.discount),
+            }
+            if self.coupon
+            else None,
             "count": self.count,
             "version": self.version,
         }
@@ -318,6 +352,23 @@ class Cart:
             self._items = merged
             self._save()
 
+    def apply_coupon(self, code, request):
+        """Apply a typed code; raises CouponRejected or TooManyAttempts."""
+        coupon = coupon_rules.validate_code(code, self.subtotal, request)
+        self.coupon_code = coupon.code
+        self._save()
+        return coupon
+
+    def restore(self, items, coupon_code):
+        """Put back contents read earlier in this request (an all-or-nothing change)."""
+        self._items, self.coupon_code, self.coupon = dict(items), coupon_code, None
+        self._save()
+
+    def remove_coupon(self):
+        if self.coupon_code:
+            self.coupon_code, self.coupon = None, None
+            self._save()
+
     def attach_order(self, token):
         """Remember the order placed for this cart, to empty the cart once it's paid."""
         self.order_token = token
@@ -328,6 +379,8 @@ class Cart:
         data = {"id": self.id, "items": self._items}
         if self.order_token:
             data["order"] = self.order_token
+        if self.coupon_code:
+            data["coupon"] = self.coupon_code
         self.session[SESSION_KEY] = data
         self.session.modified = True
         self._lines = lines

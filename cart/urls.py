@@ -9,5 +9,6 @@ urlpatterns = [
     path("update/", views.update, name="update"),
     path("remove/", views.remove, name="remove"),
     path("clear/", views.clear, name="clear"),
+    path("coupon/", views.coupon, name="coupon"),
     path("api/", views.api, name="api"),
 ]

@@ -8,6 +8,8 @@ from django.template.response import TemplateResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from coupons.services import CouponRejected, TooManyAttempts
+
 from .services import Cart, CartConflict, CartError
 
 MAX_API_BODY = 64 * 1024
@@ -97,6 +99,28 @@ def remove(request):
 
 
 @require_POST
+def coupon(request):
+    cart = Cart.for_request(request)
+    if "remove" in request.POST:
+        cart.remove_coupon()
+        return _changed(request, cart, "The coupon was removed.")
+    try:
+        applied = cart.apply_coupon(request.POST.get("code", ""), request)
+    except TooManyAttempts as limited:
+        response = _rejected(request, cart, CartError({"code": [limited.message]}))
+        response.status_code = 429
+        response["Retry-After"] = str(limited.retry_after)
+        return response
+    except CouponRejected as rejected:
+        return _rejected(request, cart, CartError({"code": [rejected.message]}))
+    return _changed(
+        request,
+        cart,
+        f"Coupon {applied.code} applied: {applied.description or 'discount'}.",
+    )
+
+
+@require_POST
 def clear(request):
     cart = Cart.for_request(request)
     cart.clear()
@@ -129,8 +153,19 @@ def api(request):
     version = payload.get("version")
     if not isinstance(version, str):
         return _api_error("version", "Send the version of the cart you last read.")
+    previous = (cart.items, cart.coupon_code)
     try:
         cart.replace(payload.get("items"), version)
+        if "coupon" in payload:
+            _api_coupon(request, cart, payload["coupon"])
+    except TooManyAttempts as limited:
+        cart.restore(*previous)
+        response = _api_error("coupon", limited.message, status=429)
+        response["Retry-After"] = str(limited.retry_after)
+        return response
+    except CouponRejected as rejected:
+        cart.restore(*previous)
+        return _api_error("coupon", rejected.message)
     except CartConflict:
         return JsonResponse(
             {
@@ -147,3 +182,12 @@ def api(request):
     except CartError as error:
         return JsonResponse({"errors": error.errors}, status=400)
     return JsonResponse(cart.as_json())
+
+
+def _api_coupon(request, cart, code):
+    if code is None or code == "":
+        cart.remove_coupon()
+    elif not isinstance(code, str):
+        raise CouponRejected("Send the coupon code as a string, or null to remove it.")
+    elif code.strip().upper() != cart.coupon_code:
+        cart.apply_coupon(code, request)

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from coupons.services import redeem
 from products.models import WineVariant
 from products.pricing import from_minor_units, to_minor_units
 
@@ -96,6 +97,7 @@ def _mark_paid(order, session, cause):
     short = _decrement_stock(order)
     if short:
         order.flag("Oversold: too little stock for " + ", ".join(short) + ".")
+    redeem(order)
     order.save()
     send_order_confirmation.delay_on_commit(order.pk)
 

@@ -105,6 +105,7 @@ def _create_order(key, lines, cart, contact, user):
         sum(line.unit_price * line.quantity for line in snapshot), currency
     )
     discount = quantize(cart.discount, currency)
+    coupon_code = cart.coupon.code if cart.coupon is not None and discount else ""
     order = Order.objects.create(
         checkout_key=key,
         user=user if user is not None and user.is_authenticated else None,
@@ -112,6 +113,7 @@ def _create_order(key, lines, cart, contact, user):
         subtotal=subtotal,
         discount=discount,
         total=max(subtotal - discount, quantize(0, currency)),
+        coupon_code=coupon_code,
         checkout_expires_at=timezone.now() + CHECKOUT_WINDOW,
         **{field: contact[field] for field in CONTACT_FIELDS},
     )
@@ -121,9 +123,9 @@ def _create_order(key, lines, cart, contact, user):
     return order
 
 
-def checkout_session_params(order, success_url, cancel_url):
+def checkout_session_params(order, success_url, cancel_url, stripe_coupon=None):
     currency = order.currency
-    return {
+    params = {
         "mode": "payment",
         "line_items": [
             {
@@ -147,6 +149,28 @@ def checkout_session_params(order, success_url, cancel_url):
         "cancel_url": cancel_url,
         "expires_at": int(order.checkout_expires_at.timestamp()),
     }
+    if stripe_coupon:
+        params["discounts"] = [{"coupon": stripe_coupon}]
+    return params
+
+
+def _stripe_coupon(client, order):
+    """A one-off Stripe coupon worth exactly the order's discount, so Stripe's
+    amount_total equals the order total to the cent."""
+    if not order.discount:
+        return None
+    coupon = client.v1.coupons.create(
+        params={
+            "amount_off": to_minor_units(order.discount, order.currency),
+            "currency": order.currency,
+            "duration": "once",
+            "max_redemptions": 1,
+            "name": order.coupon_code[:40],
+            "metadata": {"order_reference": order.reference},
+        },
+        options={"idempotency_key": f"cellar-order-{order.token}-coupon"},
+    )
+    return coupon.id
 
 
 def checkout_session_url(order, success_url, cancel_url):
@@ -165,7 +189,9 @@ def checkout_session_url(order, success_url, cancel_url):
                 ["Your previous checkout has closed. Please check out again."]
             )
         session = client.v1.checkout.sessions.create(
-            params=checkout_session_params(order, success_url, cancel_url),
+            params=checkout_session_params(
+                order, success_url, cancel_url, _stripe_coupon(client, order)
+            ),
             options={"idempotency_key": f"cellar-order-{order.token}-session"},
         )
     except stripe.StripeError as error:

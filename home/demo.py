@@ -28,6 +28,7 @@ from wagtail.models import (
 )
 from wagtail.search import index
 
+from coupons.models import Coupon
 from products.models import (
     Colour,
     CountryPage,
@@ -275,6 +276,7 @@ class DemoBuilder:
             regions = self.places(index)
         self.wines(regions, grapes)
         with transaction.atomic():
+            self.coupons()
             self.shop_settings()
             self.groups(home)
             password = self.superuser()
@@ -518,6 +520,22 @@ class DemoBuilder:
 
     # Settings, groups, users --------------------------------------------------
 
+    def coupons(self):
+        for code, description, kind, value, minimum in [
+            ("WELCOME10", "10% off your first order", "percent", "10", None),
+            ("CELLAR5", "$5 off orders over $40", "fixed", "5", "40"),
+        ]:
+            Coupon.objects.get_or_create(
+                code=code,
+                defaults={
+                    "description": description,
+                    "kind": kind,
+                    "value": Decimal(value),
+                    "minimum_subtotal": Decimal(minimum) if minimum else None,
+                },
+            )
+        self.log("Coupons: WELCOME10, CELLAR5")
+
     def shop_settings(self):
         settings = ShopSettings.load()
         if not settings.legal_name:
@@ -573,6 +591,7 @@ class DemoBuilder:
             Permission.objects.get(
                 content_type__app_label="home", codename="change_shopsettings"
             ),
+            *Permission.objects.filter(content_type__app_label="coupons"),
         )
         self.log("Groups: Editors, Merchants")
 

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "products",
     "cart",
     "checkout",
+    "coupons",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
     "wagtail.contrib.redirects",

@@ -1,0 +1,35 @@
+from wagtail.admin.ui.tables import BooleanColumn, Column
+from wagtail.admin.viewsets.model import ModelViewSet
+
+from .models import Coupon
+
+
+class CouponViewSet(ModelViewSet):
+    model = Coupon
+    icon = "tag"
+    menu_label = "Coupons"
+    add_to_admin_menu = False
+    list_display = [
+        "code",
+        "kind",
+        Column("value", label="Value"),
+        "valid_from",
+        "valid_to",
+        Column("usage", label="Uses / limit", accessor="usage_display"),
+        BooleanColumn("active"),
+    ]
+    list_filter = ["active", "kind", "valid_to"]
+    search_fields = ["code", "description"]
+    form_fields = [
+        "code",
+        "description",
+        "kind",
+        "value",
+        "valid_from",
+        "valid_to",
+        "active",
+        "usage_limit",
+        "minimum_subtotal",
+    ]
+    list_export = ["code", "kind", "value", "valid_from", "valid_to", "times_used"]
+    export_filename = "coupons"
