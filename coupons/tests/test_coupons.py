@@ -60,9 +60,11 @@ def test_discount_arithmetic(kind, value, subtotal, currency, expected):
     ],
 )
 def test_check_says_why(fields, moment, message):
-    with time_machine.travel(moment, tick=False):
-        with pytest.raises(CouponRejected) as rejected:
-            check(coupon(**fields), Decimal("45.50"))
+    with (
+        time_machine.travel(moment, tick=False),
+        pytest.raises(CouponRejected) as rejected,
+    ):
+        check(coupon(**fields), Decimal("45.50"))
     assert rejected.value.message == message
 
 
@@ -71,14 +73,18 @@ def test_validity_window_over_time():
     window = coupon(
         valid_from=NOW, valid_to=NOW + dt.timedelta(days=7), usage_limit=3, times_used=2
     )
-    with time_machine.travel(NOW - dt.timedelta(seconds=1), tick=False):
-        with pytest.raises(CouponRejected):
-            check(window, Decimal("10"))
+    with (
+        time_machine.travel(NOW - dt.timedelta(seconds=1), tick=False),
+        pytest.raises(CouponRejected),
+    ):
+        check(window, Decimal("10"))
     with time_machine.travel(NOW, tick=False):
         check(window, Decimal("10"))
-    with time_machine.travel(NOW + dt.timedelta(days=7), tick=False):
-        with pytest.raises(CouponRejected):
-            check(window, Decimal("10"))
+    with (
+        time_machine.travel(NOW + dt.timedelta(days=7), tick=False),
+        pytest.raises(CouponRejected),
+    ):
+        check(window, Decimal("10"))
 
 
 @pytest.mark.django_db
