@@ -1,17 +1,19 @@
 """A shopper buys two wines through the emulator's payment page, in Chromium."""
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
 from cart.tests.test_browser import in_stock_variants
 from checkout.models import Order, OrderStatus
+from coupons.models import Coupon
 from products.models import WineVariant
 
 pytestmark = pytest.mark.browser
 
 
-def test_shopper_pays_with_4242_after_a_declined_card(
+def test_shopper_applies_a_coupon_and_pays_with_4242_after_a_declined_card(
     page, shop_server, screenshots, db_reads, settings
 ):
     settings.SITE_URL = shop_server.url  # where the emulator sends the shopper
@@ -21,6 +23,7 @@ def test_shopper_pays_with_4242_after_a_declined_card(
     finally:
         # This test commits: leave the shared catalogue as it found it.
         Order.objects.filter(email="grace@example.com").delete()
+        Coupon.objects.filter(code="WELCOME10").update(times_used=0)
         for variant in (first, second):
             WineVariant.objects.filter(pk=variant.pk).update(stock=variant.stock)
 
@@ -32,6 +35,16 @@ def buy(page, shop_server, screenshots, first, second):
         page.locator("[data-add-to-cart-status]").filter(has_text="Added").wait_for()
 
     page.goto(shop_server.url + "/cart/")
+    subtotal = first.price + second.price
+    discount = (subtotal / 10).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    total = subtotal - discount
+    page.get_by_label("Coupon code").fill("welcome10")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**/cart/")
+    assert page.locator("[data-cart-coupon]").inner_text() == "WELCOME10"
+    assert page.locator("[data-cart-discount]").inner_text() == f"−${discount:,}"
+    assert page.locator("[data-cart-total]").inner_text() == f"${total:,}"
+    page.screenshot(path=screenshots / "checkout-0-coupon.png", full_page=True)
     page.get_by_role("link", name="Check out").click()
     page.wait_for_url("**/checkout/")
     page.get_by_label("Email").fill("grace@example.com")
@@ -42,7 +55,6 @@ def buy(page, shop_server, screenshots, first, second):
     page.get_by_label("Delivery country", exact=True).select_option("US")
     page.get_by_label("I am of legal drinking age").check()
     page.screenshot(path=screenshots / "checkout-1-form.png", full_page=True)
-    total = first.price + second.price
     page.get_by_role("button", name=f"Pay ${total:,} securely").click()
 
     # The emulator's hosted page, as Stripe's would be
@@ -69,8 +81,10 @@ def buy(page, shop_server, screenshots, first, second):
         "paid"
     )
     assert page.locator("[data-order-total]").inner_text() == f"${total:,}"
+    assert page.locator("[data-order-discount]").inner_text() == f"−${discount:,}"
     assert page.locator(".cart-badge").inner_text() == "0"
     page.screenshot(path=screenshots / "checkout-3-paid.png", full_page=True)
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
+    assert (order.coupon_code, order.discount) == ("WELCOME10", discount)
     assert order.history.get().cause == "success page"
