@@ -1,0 +1,65 @@
+import pytest
+from django.contrib.auth.models import Group
+
+from coupons.models import Coupon
+
+
+@pytest.fixture
+def staff(django_user_model):
+    def make(group):
+        user = django_user_model.objects.create_user(
+            f"{group.lower()}-user", password="pw-1234567"
+        )
+        user.groups.add(Group.objects.get(name=group))
+        return user
+
+    return make
+
+
+def test_merchants_list_and_search_coupons(client, staff):
+    Coupon.objects.create(code="AUTUMN", kind="percent", value=15, usage_limit=10)
+    client.force_login(staff("Merchants"))
+
+    listing = client.get("/admin/coupons/")
+    found = client.get("/admin/coupons/", {"q": "autumn"})
+
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    for code in ("AUTUMN", "CELLAR5", "WELCOME10"):
+        assert code in html
+    assert "0 / 10" in html
+    assert [c.code for c in found.context["object_list"]] == ["AUTUMN"]
+
+
+def test_merchant_sees_validation_in_their_words(client, staff):
+    client.force_login(staff("Merchants"))
+
+    response = client.post(
+        "/admin/coupons/new/",
+        {
+            "code": "welcome10",
+            "kind": "percent",
+            "value": "150",
+            "valid_from": "2026-05-01 00:00",
+            "valid_to": "2026-04-01 00:00",
+            "active": "on",
+        },
+    )
+
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert errors["code"] == [
+        "There is already a coupon WELCOME10; codes ignore upper and lower case."
+    ]
+    assert errors["value"] == ["A percentage cannot be above 100."]
+    assert errors["valid_to"] == ["The end must be after the start."]
+    assert Coupon.objects.filter(code="WELCOME10").count() == 1
+
+
+def test_editors_cannot_see_coupons(client, staff):
+    client.force_login(staff("Editors"))
+
+    response = client.get("/admin/coupons/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
