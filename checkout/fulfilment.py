@@ -84,7 +84,7 @@ def _apply_session(order, session, cause):
 
 
 def _mark_paid(order, session, cause):
-    from .tasks import send_order_confirmation
+    from .tasks import enqueue, generate_invoice
 
     if order.status == OrderStatus.CANCELLED:
         order.flag("Paid after its checkout was cancelled; check stock and ship.")
@@ -99,7 +99,7 @@ def _mark_paid(order, session, cause):
         order.flag("Oversold: too little stock for " + ", ".join(short) + ".")
     redeem(order)
     order.save()
-    send_order_confirmation.delay_on_commit(order.pk)
+    enqueue(generate_invoice, order.pk)
 
 
 def _decrement_stock(order):

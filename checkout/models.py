@@ -1,6 +1,7 @@
 import secrets
 
 from django.conf import settings
+from django.core.files.storage import storages
 from django.db import models
 from django_countries.fields import CountryField
 
@@ -80,7 +81,6 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     paid_at = models.DateTimeField(null=True, blank=True)
-    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -175,3 +175,69 @@ class StripeEvent(models.Model):
 
     def __str__(self):
         return f"{self.event_id} ({self.type})"
+
+
+def private_storage():
+    """Files no URL serves: invoices go through a view that checks who asks."""
+    return storages["private"]
+
+
+def invoice_upload_to(invoice, filename):
+    return f"invoices/{invoice.year}/{filename}"
+
+
+class InvoiceCounter(models.Model):
+    """The last invoice number of a year, locked while the next is taken."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "invoice counter"
+        verbose_name_plural = "invoice counters"
+
+    def __str__(self):
+        return f"{self.year}: {self.last_number}"
+
+
+class Invoice(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    order = models.OneToOneField(
+        Order, on_delete=models.PROTECT, related_name="invoice"
+    )
+    year = models.PositiveSmallIntegerField()
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(max_length=20, unique=True)
+    issued_on = models.DateField()
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    last_error = models.TextField(blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    pdf = models.FileField(
+        storage=private_storage, upload_to=invoice_upload_to, blank=True
+    )
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-year", "-sequence"]
+        verbose_name = "invoice"
+        verbose_name_plural = "invoices"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "sequence"], name="one_number_a_year"
+            )
+        ]
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def filename(self):
+        return f"{self.number}.pdf"

@@ -1,43 +1,92 @@
 import logging
 from datetime import timedelta
+from smtplib import SMTPException
 
 from celery import shared_task
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 
-from .models import Order, OrderStatus
+from .invoices import invoice_for, produce, record_failure, send
+from .models import Invoice, Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 RECONCILE_AFTER = timedelta(minutes=15)
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    retry_backoff_max=600,
-    max_retries=8,
-)
-def send_order_confirmation(self, order_id):
-    """Tell the shopper the order is paid, once."""
-    with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
-        if order.confirmation_sent_at or not order.is_paid:
-            return False
-        context = {"order": order, "site_url": settings.SITE_URL}
-        send_mail(
-            subject=f"Your Cellar order {order.reference} is paid",
-            message=render_to_string("checkout/email/order_paid.txt", context),
-            from_email=None,
-            recipient_list=[order.email],
+def enqueue(task, *args):
+    """Queue a task once the transaction commits, and never fail the caller for it.
+
+    A broker that is down must not turn a paid order into an error page or a 500
+    to Stripe; the periodic sweep queues what could not be queued.
+    """
+
+    def publish():
+        try:
+            task.delay(*args)
+        except Exception:
+            logger.exception(
+                "Could not queue %s%r; the sweep will retry", task.name, args
+            )
+
+    transaction.on_commit(publish, robust=True)
+
+
+# A killed worker's task runs again (acks_late + reject_on_worker_lost); failures
+# retry with exponential back-off, capped; a hung render is stopped.
+INVOICE_TASK = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": False,
+    "max_retries": 6,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+}
+
+
+@shared_task(**INVOICE_TASK)
+def generate_invoice(self, order_id):
+    """Create the order's invoice and PDF (once), then queue its email."""
+    invoice = invoice_for(order_id)
+    try:
+        invoice, _ = produce(invoice.pk)
+    except Exception as error:
+        record_failure(invoice.pk, error)
+        raise self.retry(exc=error) from error
+    if not invoice.emailed_at:
+        enqueue(email_invoice, invoice.pk)
+    return invoice.number
+
+
+@shared_task(**INVOICE_TASK)
+def email_invoice(self, invoice_id):
+    try:
+        return send(invoice_id)
+    except (SMTPException, OSError) as error:
+        Invoice.objects.filter(pk=invoice_id).update(
+            last_error=f"Email: {type(error).__name__}: {error}"
         )
-        order.confirmation_sent_at = timezone.now()
-        order.save(update_fields=["confirmation_sent_at"])
-        return True
+        raise self.retry(exc=error) from error
+
+
+@shared_task
+def queue_missing_invoices(older_than_minutes=2):
+    """Paid orders whose invoice or email went missing (a lost task, a broker that
+    was down when the order was paid) are queued again."""
+    cutoff = timezone.now() - timedelta(minutes=older_than_minutes)
+    paid = Order.objects.filter(
+        status__in=[OrderStatus.PAID, OrderStatus.REFUNDED], paid_at__lte=cutoff
+    )
+    missing = paid.exclude(
+        invoice__status=Invoice.Status.READY, invoice__emailed_at__isnull=False
+    ).values_list("pk", flat=True)
+    queued = 0
+    for order_id in missing:
+        generate_invoice.delay(order_id)
+        queued += 1
+    return queued
 
 
 @shared_task

@@ -6,7 +6,13 @@ import stripe
 from django.conf import settings
 from django.contrib import messages
 from django.db.models import Q
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -16,7 +22,7 @@ from cart.services import Cart
 
 from .forms import CheckoutForm
 from .fulfilment import fulfil_checkout
-from .models import Order
+from .models import Invoice, Order
 from .orders import (
     CartNotReady,
     PaymentProviderError,
@@ -151,3 +157,31 @@ def order_list(request):
         scope |= Q(user=request.user)
     orders = Order.objects.filter(scope).order_by("-created_at")
     return render(request, "checkout/order_list.html", {"orders": orders})
+
+
+def _invoice_response(invoice):
+    if invoice.status != Invoice.Status.READY or not invoice.pdf:
+        raise Http404("The invoice is not ready yet.")
+    response = FileResponse(
+        invoice.pdf.open("rb"),
+        as_attachment=True,
+        filename=invoice.filename,
+        content_type="application/pdf",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def order_invoice(request, token):
+    """The shopper's invoice, for whoever holds the order link."""
+    invoice = get_object_or_404(Invoice, order__token=token)
+    return _invoice_response(invoice)
+
+
+@require_GET
+def merchant_invoice(request, number):
+    """Any invoice, for staff allowed to see invoices; anyone else gets a 404."""
+    if not request.user.has_perm("checkout.view_invoice"):
+        raise Http404
+    return _invoice_response(get_object_or_404(Invoice, number=number))

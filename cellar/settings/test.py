@@ -4,7 +4,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, STORAGES, env
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"
@@ -15,7 +15,7 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 _tmp = Path(tempfile.mkdtemp(prefix="cellar-test-"))
 atexit.register(shutil.rmtree, _tmp, ignore_errors=True)
 MEDIA_ROOT = _tmp / "media"
-PRIVATE_MEDIA_ROOT = _tmp / "private"
+PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=_tmp / "private")
 STATIC_ROOT = _tmp / "static"
 STATIC_ROOT.mkdir()
 SERVE_MEDIA = True
@@ -46,3 +46,4 @@ DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 # Tests deliver the Stripe emulator's events themselves: twice, late, out of order.
 STRIPE_EMULATOR_AUTO_DELIVER = False
+STORAGES["private"]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT

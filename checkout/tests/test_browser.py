@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from cart.tests.test_browser import in_stock_variants
-from checkout.models import Order, OrderStatus
+from checkout.models import Invoice, Order, OrderStatus
 from coupons.models import Coupon
 from products.models import WineVariant
 
@@ -22,6 +22,9 @@ def test_shopper_applies_a_coupon_and_pays_with_4242_after_a_declined_card(
         buy(page, shop_server, screenshots, first, second)
     finally:
         # This test commits: leave the shared catalogue as it found it.
+        Invoice.objects.filter(
+            order__in=Order.objects.filter(email="grace@example.com")
+        ).delete()
         Order.objects.filter(email="grace@example.com").delete()
         Coupon.objects.filter(code="WELCOME10").update(times_used=0)
         for variant in (first, second):

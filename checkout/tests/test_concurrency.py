@@ -8,7 +8,7 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 
-from checkout.models import Order, OrderStatusChange, StripeEvent
+from checkout.models import Invoice, Order, OrderStatusChange, StripeEvent
 from products.models import WineVariant
 from products.tests import factories
 from stripe_emulator import payments, webhooks
@@ -55,6 +55,9 @@ def paid_session(committed_db):
     mail.outbox = []
     yield shopper, Order.objects.get(stripe_session_id=session_id), variant
     StripeEvent.objects.all().delete()
+    Invoice.objects.filter(
+        order__in=Order.objects.filter(stripe_session_id=session_id)
+    ).delete()
     Order.objects.filter(stripe_session_id=session_id).delete()
     country.delete()
 

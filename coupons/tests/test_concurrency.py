@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from checkout.models import Order, OrderStatus, StripeEvent
+from checkout.models import Invoice, Order, OrderStatus, StripeEvent
 from checkout.tests.conftest import check_out, session_id_of
 from checkout.tests.test_concurrency import run_concurrently
 from coupons.models import Coupon
@@ -29,6 +29,9 @@ def ten_paid_sessions(committed_db):
         sessions.append(session_id)
     yield sessions, coupon
     StripeEvent.objects.all().delete()
+    Invoice.objects.filter(
+        order__in=Order.objects.filter(stripe_session_id__in=sessions)
+    ).delete()
     Order.objects.filter(stripe_session_id__in=sessions).delete()
     coupon.delete()
     country.delete()

@@ -1,0 +1,127 @@
+"""Invoices: a gapless number a year, a PDF from a template, one email."""
+
+import base64
+import mimetypes
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from home.models import ShopSettings
+
+from .models import Invoice, InvoiceCounter, Order
+
+
+def invoice_for(order_id):
+    """The order's invoice, created once, with the next number of the year.
+
+    The counter row is locked inside the transaction that creates the invoice, so
+    concurrent invoices never share or skip a number.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        existing = Invoice.objects.filter(order=order).first()
+        if existing is not None:
+            return existing
+        if not order.is_paid:
+            raise ValueError(f"Order {order} is not paid; it gets no invoice.")
+        today = timezone.localdate()
+        InvoiceCounter.objects.get_or_create(year=today.year)
+        counter = InvoiceCounter.objects.select_for_update().get(year=today.year)
+        counter.last_number += 1
+        counter.save()
+        return Invoice.objects.create(
+            order=order,
+            year=today.year,
+            sequence=counter.last_number,
+            number=f"INV-{today.year}-{counter.last_number:06d}",
+            issued_on=today,
+        )
+
+
+def render_pdf(invoice):
+    from weasyprint import HTML
+
+    order = invoice.order
+    shop = ShopSettings.load()
+    html = render_to_string(
+        "checkout/invoice.html",
+        {
+            "invoice": invoice,
+            "order": order,
+            "lines": list(order.lines.all()),
+            "shop": shop,
+            "logo": _logo_data_uri(shop),
+        },
+    )
+    return HTML(string=html, base_url=str(settings.BASE_DIR)).write_pdf()
+
+
+def _logo_data_uri(shop):
+    """The logo inlined, so rendering needs neither a URL nor a public file."""
+    if not shop.logo:
+        return None
+    try:
+        with shop.logo.open_file() as image:
+            data = image.read()
+    except OSError:
+        return None
+    kind = mimetypes.guess_type(shop.logo.file.name)[0] or "image/png"
+    return f"data:{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def produce(invoice_id):
+    """Render and store the PDF unless a worker already did; under a row lock, so
+    two workers at once leave one file."""
+    with transaction.atomic():
+        invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
+        if invoice.status == Invoice.Status.READY:
+            return invoice, False
+        invoice.attempts += 1
+        pdf = render_pdf(invoice)
+        invoice.pdf.save(invoice.filename, ContentFile(pdf), save=False)
+        invoice.status = Invoice.Status.READY
+        invoice.save()
+        return invoice, True
+
+
+def record_failure(invoice_id, error):
+    Invoice.objects.filter(pk=invoice_id).exclude(status=Invoice.Status.READY).update(
+        status=Invoice.Status.FAILED, last_error=f"{type(error).__name__}: {error}"
+    )
+
+
+def send(invoice_id, force=False):
+    """Email the paid-order confirmation with the PDF attached, once."""
+    with transaction.atomic():
+        invoice = (
+            Invoice.objects.select_for_update()
+            .select_related("order")
+            .get(pk=invoice_id)
+        )
+        if invoice.status != Invoice.Status.READY or (invoice.emailed_at and not force):
+            return False
+        order = invoice.order
+        context = {
+            "order": order,
+            "invoice": invoice,
+            "lines": list(order.lines.all()),
+            "site_url": settings.SITE_URL,
+        }
+        message = EmailMultiAlternatives(
+            subject=f"Your Cellar order {order.reference} is paid",
+            body=render_to_string("checkout/email/order_paid.txt", context),
+            to=[order.email],
+        )
+        message.attach_alternative(
+            render_to_string("checkout/email/order_paid.html", context), "text/html"
+        )
+        with invoice.pdf.open("rb") as pdf:
+            message.attach(invoice.filename, pdf.read(), "application/pdf")
+        message.send()
+        invoice.emailed_at = timezone.now()
+        invoice.save(update_fields=["emailed_at", "updated_at"])
+        return True
