@@ -169,10 +169,14 @@ class Cart:
     def total(self):
         return quantize(self.subtotal - self.discount)
 
-    def _read_lines(self):
+    def _forget_paid_order(self):
+        """The cart an order was paid for is spent: empty it before anything else."""
         if self.order_token and _order_is_paid(self.order_token):
             self._items, self.order_token, self.coupon_code = {}, None, None
             self._save([])
+
+    def _read_lines(self):
+        self._forget_paid_order()
         if not self._items:
             return []
         variants = _variants(self._items)
@@ -265,6 +269,7 @@ class Cart:
     # Changing -----------------------------------------------------------------
 
     def add(self, variant_id, quantity):
+        self._forget_paid_order()
         variant_id = parse_variant_id(variant_id)
         quantity = parse_quantity(quantity)
         variant = _available(variant_id, "variant")
@@ -277,6 +282,7 @@ class Cart:
         return variant
 
     def update(self, variant_id, quantity):
+        self._forget_paid_order()
         variant_id = parse_variant_id(variant_id)
         if str(variant_id) not in self._items:
             _fail("variant", "That wine is not in your cart.")
@@ -302,6 +308,7 @@ class Cart:
 
     def replace(self, items, version):
         """Set the whole cart from a client's ``{"<id>": {"quantity": n}}``."""
+        self._forget_paid_order()
         if version != self.version:
             raise CartConflict()
         if not isinstance(items, dict):
@@ -339,6 +346,7 @@ class Cart:
 
     def merge(self, items):
         """Fold an earlier cart in, capped by stock; drop what cannot be bought."""
+        self._forget_paid_order()
         combined = dict(self._items)
         for key, quantity in items.items():
             combined[str(key)] = combined.get(str(key), 0) + int(quantity)

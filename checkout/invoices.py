@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -90,7 +91,9 @@ def produce(invoice_id):
 
 def record_failure(invoice_id, error):
     Invoice.objects.filter(pk=invoice_id).exclude(status=Invoice.Status.READY).update(
-        status=Invoice.Status.FAILED, last_error=f"{type(error).__name__}: {error}"
+        status=Invoice.Status.FAILED,
+        last_error=f"{type(error).__name__}: {error}",
+        attempts=F("attempts") + 1,
     )
 
 

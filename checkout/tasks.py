@@ -37,13 +37,15 @@ INVOICE_TASK = {
     "bind": True,
     "acks_late": True,
     "reject_on_worker_lost": True,
-    "retry_backoff": 2,
-    "retry_backoff_max": 300,
-    "retry_jitter": False,
     "max_retries": 6,
     "soft_time_limit": 60,
     "time_limit": 90,
 }
+
+
+def backoff(task):
+    """2, 4, 8 … seconds between tries, at most five minutes."""
+    return min(2 ** (task.request.retries + 1), 300)
 
 
 @shared_task(**INVOICE_TASK)
@@ -54,7 +56,7 @@ def generate_invoice(self, order_id):
         invoice, _ = produce(invoice.pk)
     except Exception as error:
         record_failure(invoice.pk, error)
-        raise self.retry(exc=error) from error
+        raise self.retry(exc=error, countdown=backoff(self)) from error
     if not invoice.emailed_at:
         enqueue(email_invoice, invoice.pk)
     return invoice.number
@@ -68,7 +70,7 @@ def email_invoice(self, invoice_id):
         Invoice.objects.filter(pk=invoice_id).update(
             last_error=f"Email: {type(error).__name__}: {error}"
         )
-        raise self.retry(exc=error) from error
+        raise self.retry(exc=error, countdown=backoff(self)) from error
 
 
 @shared_task
