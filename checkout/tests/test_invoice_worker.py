@@ -1,0 +1,177 @@
+"""Invoices made by a real Celery worker on Redis, and numbered under concurrency.
+
+Both need committed rows (another process, other threads): PostgreSQL, cleaned up.
+"""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from cellar.celery import app as celery_app
+from checkout.invoices import invoice_for, produce
+from checkout.models import Invoice, InvoiceCounter, Order, OrderLine, OrderStatus
+from checkout.tasks import generate_invoice
+
+from .test_concurrency import run_concurrently
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+
+def make_paid_orders(count):
+    orders = []
+    for number in range(count):
+        order = Order.objects.create(
+            checkout_key=f"worker-test-{uuid.uuid4().hex}",
+            status=OrderStatus.PAID,
+            email=f"buyer{number}@example.com",
+            name=f"Buyer {number}",
+            address_line1="1 Test Street",
+            city="Testville",
+            postal_code="12345",
+            country="US",
+            currency="usd",
+            subtotal=Decimal("30.00"),
+            total=Decimal("30.00"),
+            checkout_expires_at=timezone.now(),
+            paid_at=timezone.now(),
+        )
+        OrderLine.objects.create(
+            order=order,
+            wine_name="Worker Red 2020",
+            variant_label="75 cl bottle",
+            sku=f"WRK-{number}",
+            unit_price=Decimal("15.00"),
+            quantity=2,
+        )
+        orders.append(order)
+    return orders
+
+
+@pytest.fixture
+def paid_orders(committed_db):
+    made = []
+
+    def make(count):
+        made.extend(make_paid_orders(count))
+        return made[-count:]
+
+    yield make
+    Invoice.objects.filter(order__in=made).delete()
+    Order.objects.filter(pk__in=[o.pk for o in made]).delete()
+
+
+def test_twenty_concurrent_invoices_take_consecutive_numbers(paid_orders):
+    orders = paid_orders(20)
+    year = timezone.localdate().year
+    counter, _ = InvoiceCounter.objects.get_or_create(year=year)
+    start = counter.last_number
+
+    invoices = run_concurrently(20, lambda index: invoice_for(orders[index].pk))
+
+    assert sorted(invoice.sequence for invoice in invoices) == list(
+        range(start + 1, start + 21)
+    )
+    assert len({invoice.number for invoice in invoices}) == 20
+    assert InvoiceCounter.objects.get(year=year).last_number == start + 20
+
+
+def test_two_workers_at_once_leave_one_invoice(paid_orders):
+    [order] = paid_orders(1)
+
+    def work(index):
+        invoice, rendered = produce(invoice_for(order.pk).pk)
+        return invoice.number, rendered
+
+    results = run_concurrently(2, work)
+
+    assert results[0][0] == results[1][0]
+    assert sorted(rendered for _, rendered in results) == [False, True]
+    invoice = Invoice.objects.get(order=order)
+    assert invoice.status == Invoice.Status.READY
+    assert invoice.attempts == 1
+
+
+@pytest.fixture
+def worker(committed_db, redis_url, settings):
+    """A real `celery worker` process on Redis, on a queue of its own."""
+    queue = f"cellar-test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    database_url = (
+        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or 'localhost'}"
+        f":{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cellar.settings.test",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
+    }
+    log = BASE_DIR / "artifacts" / f"worker-{queue}.log"
+    log.parent.mkdir(exist_ok=True)
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "cellar",
+                "worker",
+                "-l",
+                "info",
+                "--pool",
+                "solo",
+                "-Q",
+                queue,
+                "-n",
+                f"{queue}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+            ],
+            cwd=BASE_DIR,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.broker_url, conf.task_default_queue
+    conf.task_always_eager, conf.broker_url = False, redis_url
+    conf.task_default_queue = queue
+    try:
+        deadline = time.monotonic() + 60
+        while "ready." not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.2)
+        yield log
+    finally:
+        conf.task_always_eager, conf.broker_url, conf.task_default_queue = saved
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_a_real_worker_produces_the_invoice(worker, paid_orders):
+    [order] = paid_orders(1)
+
+    result = generate_invoice.delay(order.pk)
+
+    deadline = time.monotonic() + 60
+    while not Invoice.objects.filter(order=order, emailed_at__isnull=False).exists():
+        assert time.monotonic() < deadline, worker.read_text()
+        time.sleep(0.3)
+    invoice = Invoice.objects.get(order=order)
+    assert invoice.status == Invoice.Status.READY
+    assert invoice.pdf.open("rb").read(5) == b"%PDF-"
+    assert f"Task checkout.tasks.generate_invoice[{result.id}] succeeded" in (
+        worker.read_text()
+    )
