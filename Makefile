@@ -24,11 +24,12 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo_data
-	@echo "Shop:  http://$(HOST):$(PORT)/"
-	@echo "Admin: http://$(HOST):$(PORT)/admin/ (login printed above)"
+	@echo "Shop:  $(SITE_URL)/"
+	@echo "Admin: $(SITE_URL)/admin/ (login printed above)"
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install-dev
