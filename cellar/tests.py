@@ -22,9 +22,13 @@ print(json.dumps({
     "CELERY_TASK_ALWAYS_EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
     "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     "SHOP_CURRENCY": settings.SHOP_CURRENCY,
-}))
+    "STORAGES": {k: v["BACKEND"] for k, v in settings.STORAGES.items()},
+    "PRIVATE_OPTIONS": settings.STORAGES["private"].get("OPTIONS", {}),
+}, default=str))
 """
 CLEAN = {
+    "MEDIA_STORAGE_BUCKET": "",
+    "PRIVATE_STORAGE_BUCKET": "",
     "SECRET_KEY": "",
     "DATABASE_URL": "",
     "REDIS_URL": "",
@@ -83,6 +87,8 @@ def test_production_starts_when_configured():
         DATABASE_URL="postgres://shop:pw@db.internal:5432/cellar",
         REDIS_URL="redis://cache.internal:6379/1",
         SHOP_CURRENCY="EUR",
+        MEDIA_STORAGE_BUCKET="cellar-media",
+        PRIVATE_STORAGE_BUCKET="cellar-private",
     )
 
     assert result.returncode == 0, result.stderr
@@ -95,6 +101,17 @@ def test_production_starts_when_configured():
         "CELERY_TASK_ALWAYS_EAGER": False,
         "CELERY_BROKER_URL": "redis://cache.internal:6379/1",
         "SHOP_CURRENCY": "eur",
+        "STORAGES": {
+            "default": "storages.backends.s3.S3Storage",
+            "staticfiles": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+            "private": "storages.backends.s3.S3Storage",
+        },
+        "PRIVATE_OPTIONS": {
+            "bucket_name": "cellar-private",
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+        },
     }
 
 
@@ -111,6 +128,12 @@ def test_development_defaults_need_nothing_installed():
         "CELERY_TASK_ALWAYS_EAGER": True,
         "CELERY_BROKER_URL": "memory://",
         "SHOP_CURRENCY": "usd",
+        "STORAGES": {
+            "default": "django.core.files.storage.FileSystemStorage",
+            "staticfiles": "django.contrib.staticfiles.storage.StaticFilesStorage",
+            "private": "checkout.storage.PrivateFileSystemStorage",
+        },
+        "PRIVATE_OPTIONS": {"location": str(BASE_DIR / "private")},
     }
 
 

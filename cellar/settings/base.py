@@ -180,6 +180,24 @@ STORAGES = {
         "OPTIONS": {"location": PRIVATE_MEDIA_ROOT},
     },
 }
+# Object storage (S3 or compatible, via django-storages) when configured: uploaded
+# images in a public bucket, invoices in a private one (signed, expiring URLs only).
+# Credentials come from the usual AWS_* variables or the instance's role.
+if MEDIA_BUCKET := env.str("MEDIA_STORAGE_BUCKET", default=""):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {"bucket_name": MEDIA_BUCKET, "querystring_auth": False},
+    }
+if PRIVATE_BUCKET := env.str("PRIVATE_STORAGE_BUCKET", default=""):
+    STORAGES["private"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": PRIVATE_BUCKET,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+        },
+    }
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
