@@ -101,6 +101,13 @@ class Order(models.Model):
     def is_paid(self):
         return self.status in (OrderStatus.PAID, OrderStatus.REFUNDED)
 
+    @property
+    def invoice_state(self):
+        invoice = getattr(self, "invoice", None)
+        if invoice is None:
+            return "—"
+        return f"{invoice.number} ({invoice.get_status_display().lower()})"
+
     def flag(self, reason):
         """Ask a merchant to look at this order; reasons accumulate."""
         self.needs_attention = True

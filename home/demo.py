@@ -592,8 +592,9 @@ class DemoBuilder:
                 content_type__app_label="home", codename="change_shopsettings"
             ),
             *Permission.objects.filter(content_type__app_label="coupons"),
-            Permission.objects.get(
-                content_type__app_label="checkout", codename="view_invoice"
+            *Permission.objects.filter(
+                content_type__app_label="checkout",
+                codename__in=["view_invoice", "view_order", "view_stripeevent"],
             ),
         )
         self.log("Groups: Editors, Merchants")
