@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from home.models import ShopSettings
 
-from .models import Invoice, InvoiceCounter, Order
+from .models import Invoice, InvoiceCounter, Order, invoice_upload_to
 
 
 def invoice_for(order_id):
@@ -83,6 +83,12 @@ def produce(invoice_id):
             return invoice, False
         invoice.attempts += 1
         pdf = render_pdf(invoice)
+        # Numbers are unique, so a file of this name is this invoice's (an earlier
+        # render, or an attempt rolled back): replace it rather than add a copy.
+        storage = invoice.pdf.storage
+        name = invoice_upload_to(invoice, invoice.filename)
+        if storage.exists(name):
+            storage.delete(name)
         invoice.pdf.save(invoice.filename, ContentFile(pdf), save=False)
         invoice.status = Invoice.Status.READY
         invoice.save()

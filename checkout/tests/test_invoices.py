@@ -286,7 +286,9 @@ def test_support_commands(paid_order, capsys):
     assert f"Regenerated {invoice.number} for order {paid_order.reference}." in out
     assert f"Sent {invoice.number} to ada@example.com." in out
     assert len(mail.outbox) == 2
-    assert Invoice.objects.get(pk=invoice.pk).attempts == 2
+    regenerated = Invoice.objects.get(pk=invoice.pk)
+    assert regenerated.attempts == 2
+    assert regenerated.pdf.name == invoice.pdf.name  # replaced, not copied
     assert Decimal(pdf_text(invoice).split("Total USD")[1].split()[0]) == Decimal(
         "40.95"
     )
