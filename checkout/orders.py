@@ -185,8 +185,14 @@ def checkout_session_url(order, success_url, cancel_url):
             session = client.v1.checkout.sessions.retrieve(order.stripe_session_id)
             if session.status == "open":
                 return session.url
+            # Paid with the webhook still on its way, or expired: settle it now.
+            from .fulfilment import fulfil_checkout
+
+            fulfil_checkout(session.id, cause="checkout page")
             raise CartNotReady(
-                ["Your previous checkout has closed. Please check out again."]
+                ["Your payment for this cart already went through: see your orders."]
+                if session.status == "complete"
+                else ["Your previous checkout expired. Please check out again."]
             )
         session = client.v1.checkout.sessions.create(
             params=checkout_session_params(

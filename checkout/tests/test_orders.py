@@ -7,7 +7,7 @@ from django.utils import timezone
 from checkout.models import Order, OrderStatus, StripeEvent
 from stripe_emulator import payments, webhooks
 
-from .conftest import check_out, session_id_of
+from .conftest import CONTACT, check_out, session_id_of
 
 
 def test_order_page_is_for_whoever_holds_the_link(placed):
@@ -105,4 +105,14 @@ def test_reconcile_command_reports_what_changed(placed, capsys):
     call_command("reconcile_payments", "--older-than", "0")
 
     assert capsys.readouterr().out.strip() == "Reconciled pending orders: 1 changed."
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_checking_out_a_cart_already_paid_settles_it(placed):
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")  # the webhook has not arrived
+
+    response = client.post("/checkout/", CONTACT)
+
+    assert response.status_code == 302
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
