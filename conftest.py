@@ -98,6 +98,25 @@ def wines(db):
 
 
 @pytest.fixture
+def staff_client(db, django_user_model):
+    """A client signed in as a new member of a group (Editors, Merchants)."""
+    from django.contrib.auth.models import Group
+    from django.test import Client
+
+    def sign_in(group):
+        user = django_user_model.objects.create_user(
+            f"{group.lower()}-{django_user_model.objects.count()}",
+            password="pw-1234567",
+        )
+        user.groups.add(Group.objects.get(name=group))
+        client = Client()
+        client.force_login(user)
+        return client
+
+    return sign_in
+
+
+@pytest.fixture
 def postgres(db):
     require(
         connection.vendor == "postgresql",

@@ -44,11 +44,16 @@ def transition(order, to_status, cause, note=""):
     return True
 
 
+def _locked_order(session_id):
+    return (
+        Order.objects.select_for_update().filter(stripe_session_id=session_id).first()
+    )
+
+
 def fulfil_checkout(session_id, cause):
     session = stripe_api.client().v1.checkout.sessions.retrieve(session_id)
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(stripe_session_id=session_id)
-        order = order.first()
+        order = _locked_order(session_id)
         if order is None:
             logger.warning("No order for Checkout Session %s (%s)", session_id, cause)
             return None
@@ -139,9 +144,7 @@ def apply_refund(charge, cause):
 def fail_payment(session_id, cause):
     """checkout.session.async_payment_failed: the order fails; the cart stays."""
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update().filter(stripe_session_id=session_id)
-        ).first()
+        order = _locked_order(session_id)
         if order is not None and order.status in (
             OrderStatus.PENDING,
             OrderStatus.PROCESSING,

@@ -106,10 +106,9 @@ def reconcile_pending_orders(older_than_minutes=None):
         status__in=[OrderStatus.PENDING, OrderStatus.PROCESSING],
         stripe_session_id__isnull=False,
         created_at__lte=cutoff,
-    ).values_list("stripe_session_id", flat=True)
+    ).values_list("stripe_session_id", "status")
     changed = 0
-    for session_id in waiting:
-        before = Order.objects.get(stripe_session_id=session_id).status
+    for session_id, before in waiting:
         try:
             order = fulfil_checkout(session_id, cause="reconcile task")
         except Exception:

@@ -117,7 +117,8 @@ def _blocked_for(request):
 
 def _record_failure(request):
     now = time.time()
-    for key, record in {key: cache.get(key) for key in _keys(request)}.items():
+    for key in _keys(request):
+        record = cache.get(key)
         if record is None or record["reset_at"] <= now:
             record = {"count": 0, "reset_at": now + FAILURE_WINDOW}
         record["count"] += 1

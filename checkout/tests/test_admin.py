@@ -4,27 +4,12 @@ import csv
 import io
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 
 from checkout.models import Order, OrderStatus
 from stripe_emulator import payments, webhooks
 
 from .conftest import check_out, session_id_of
-
-
-@pytest.fixture
-def staff(django_user_model):
-    def login(group):
-        user = django_user_model.objects.create_user(
-            f"{group.lower()}-staff", password="pw-1234567"
-        )
-        user.groups.add(Group.objects.get(name=group))
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return login
 
 
 @pytest.fixture
@@ -52,8 +37,8 @@ def references(response):
     return sorted(order.reference for order in response.context["object_list"])
 
 
-def test_merchant_lists_filters_and_searches_orders(staff, orders):
-    merchant = staff("Merchants")
+def test_merchant_lists_filters_and_searches_orders(staff_client, orders):
+    merchant = staff_client("Merchants")
     paid, pending = orders["ada@example.com"], orders["bob@example.com"]
 
     everything = merchant.get("/admin/orders/")
@@ -70,8 +55,8 @@ def test_merchant_lists_filters_and_searches_orders(staff, orders):
     assert f"{paid.invoice.number} (ready)" in html
 
 
-def test_csv_export_has_money_as_numbers(staff, orders):
-    merchant = staff("Merchants")
+def test_csv_export_has_money_as_numbers(staff_client, orders):
+    merchant = staff_client("Merchants")
 
     response = merchant.get("/admin/orders/", {"status": "paid", "export": "csv"})
 
@@ -84,10 +69,10 @@ def test_csv_export_has_money_as_numbers(staff, orders):
     ]
 
 
-def test_inspect_shows_lines_history_invoice_and_payment(staff, orders):
+def test_inspect_shows_lines_history_invoice_and_payment(staff_client, orders):
     paid = orders["ada@example.com"]
 
-    response = staff("Merchants").get(f"/admin/orders/inspect/{paid.pk}/")
+    response = staff_client("Merchants").get(f"/admin/orders/inspect/{paid.pk}/")
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -100,8 +85,8 @@ def test_inspect_shows_lines_history_invoice_and_payment(staff, orders):
     assert f"webhook {paid.history.get().cause.split()[1]}" in html
 
 
-def test_nobody_adds_or_edits_orders_by_hand(staff, orders):
-    merchant = staff("Merchants")
+def test_nobody_adds_or_edits_orders_by_hand(staff_client, orders):
+    merchant = staff_client("Merchants")
     paid = orders["ada@example.com"]
 
     assert merchant.get("/admin/orders/new/").status_code == 302
@@ -110,8 +95,8 @@ def test_nobody_adds_or_edits_orders_by_hand(staff, orders):
     assert Order.objects.get(pk=paid.pk).status == OrderStatus.PAID
 
 
-def test_merchants_see_the_stripe_event_ledger(staff, orders):
-    response = staff("Merchants").get("/admin/stripe-events/")
+def test_merchants_see_the_stripe_event_ledger(staff_client, orders):
+    response = staff_client("Merchants").get("/admin/stripe-events/")
 
     assert response.status_code == 200
     assert [event.type for event in response.context["object_list"]] == [
@@ -122,15 +107,15 @@ def test_merchants_see_the_stripe_event_ledger(staff, orders):
 @pytest.mark.parametrize(
     "url", ["/admin/orders/", "/admin/orders/?export=csv", "/admin/stripe-events/"]
 )
-def test_editors_and_strangers_are_kept_out(staff, orders, url):
-    assert staff("Editors").get(url).status_code == 302
+def test_editors_and_strangers_are_kept_out(staff_client, orders, url):
+    assert staff_client("Editors").get(url).status_code == 302
     anonymous = Client().get(url)
     assert anonymous.status_code == 302
     assert anonymous["Location"].startswith("/admin/login/")
 
 
-def test_merchants_cannot_edit_pages(staff, wines):
-    merchant = staff("Merchants")
+def test_merchants_cannot_edit_pages(staff_client, wines):
+    merchant = staff_client("Merchants")
 
     response = merchant.get(f"/admin/pages/{wines['red'].page_id}/edit/")
 

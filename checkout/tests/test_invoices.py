@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import time_machine
 import weasyprint
-from django.contrib.auth.models import Group
 from django.core import mail
 from django.core.management import call_command
 from django.test import Client
@@ -247,15 +246,12 @@ class TestDownloads:
         page = Client().get(f"/orders/{paid_order.token}/").content.decode()
         assert f"Download invoice {invoice.number} (PDF)" in page
 
-    def test_others_get_404(self, paid_order, wines, django_user_model):
+    def test_others_get_404(self, paid_order, wines, staff_client):
         stranger = Client()
         stranger.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
         session_id_of(check_out(stranger))
         other = Order.objects.exclude(pk=paid_order.pk).get()
-        editor = django_user_model.objects.create_user("ed", password="pw-1234567")
-        editor.groups.add(Group.objects.get(name="Editors"))
-        as_editor = Client()
-        as_editor.force_login(editor)
+        as_editor = staff_client("Editors")
         number = paid_order.invoice.number
 
         assert Client().get(f"/orders/{other.token}/invoice.pdf").status_code == 404
@@ -264,11 +260,8 @@ class TestDownloads:
         assert as_editor.get(f"/orders/invoices/{number}.pdf").status_code == 404
         assert Client().get("/media/invoices/").status_code == 404
 
-    def test_merchants_download_any_invoice(self, paid_order, django_user_model):
-        merchant = django_user_model.objects.create_user("mo", password="pw-1234567")
-        merchant.groups.add(Group.objects.get(name="Merchants"))
-        client = Client()
-        client.force_login(merchant)
+    def test_merchants_download_any_invoice(self, paid_order, staff_client):
+        client = staff_client("Merchants")
 
         response = client.get(f"/orders/invoices/{paid_order.invoice.number}.pdf")
 

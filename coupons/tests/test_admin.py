@@ -1,24 +1,9 @@
-import pytest
-from django.contrib.auth.models import Group
-
 from coupons.models import Coupon
 
 
-@pytest.fixture
-def staff(django_user_model):
-    def make(group):
-        user = django_user_model.objects.create_user(
-            f"{group.lower()}-user", password="pw-1234567"
-        )
-        user.groups.add(Group.objects.get(name=group))
-        return user
-
-    return make
-
-
-def test_merchants_list_and_search_coupons(client, staff):
+def test_merchants_list_and_search_coupons(staff_client):
     Coupon.objects.create(code="AUTUMN", kind="percent", value=15, usage_limit=10)
-    client.force_login(staff("Merchants"))
+    client = staff_client("Merchants")
 
     listing = client.get("/admin/coupons/")
     found = client.get("/admin/coupons/", {"q": "autumn"})
@@ -31,8 +16,8 @@ def test_merchants_list_and_search_coupons(client, staff):
     assert [c.code for c in found.context["object_list"]] == ["AUTUMN"]
 
 
-def test_merchant_sees_validation_in_their_words(client, staff):
-    client.force_login(staff("Merchants"))
+def test_merchant_sees_validation_in_their_words(staff_client):
+    client = staff_client("Merchants")
 
     response = client.post(
         "/admin/coupons/new/",
@@ -56,8 +41,8 @@ def test_merchant_sees_validation_in_their_words(client, staff):
     assert Coupon.objects.filter(code="WELCOME10").count() == 1
 
 
-def test_editors_cannot_see_coupons(client, staff):
-    client.force_login(staff("Editors"))
+def test_editors_cannot_see_coupons(staff_client):
+    client = staff_client("Editors")
 
     response = client.get("/admin/coupons/")
 
