@@ -17,6 +17,7 @@ from products.models import WineVariant
 from products.pricing import from_minor_units, to_minor_units
 
 from . import stripe_api
+from .customers import record_customer
 from .models import TRANSITIONS, Order, OrderStatus, OrderStatusChange
 
 logger = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ def _mark_paid(order, session, cause):
     if short:
         order.flag("Oversold: too little stock for " + ", ".join(short) + ".")
     redeem(order)
+    record_customer(order, session)
     order.save()
     enqueue(generate_invoice, order.pk)
 
@@ -133,12 +135,18 @@ def apply_refund(charge, cause):
             logger.warning("charge.refunded for unknown payment intent %s", intent)
             return None
         refunded = from_minor_units(charge["amount_refunded"], order.currency)
-        if refunded > order.amount_refunded:
-            order.amount_refunded = refunded
-        if charge.get("refunded") and order.status == OrderStatus.PAID:
-            transition(order, OrderStatus.REFUNDED, cause, f"Refunded {refunded}")
-        order.save()
+        record_refund(order, refunded, bool(charge.get("refunded")), cause)
         return order
+
+
+def record_refund(order, amount_refunded, in_full, cause):
+    """Record a refund Stripe confirmed, on a locked order; the first confirmation
+    (the refund API's answer or ``charge.refunded``) moves it to refunded, once."""
+    if amount_refunded > order.amount_refunded:
+        order.amount_refunded = amount_refunded
+    if in_full and order.status == OrderStatus.PAID:
+        transition(order, OrderStatus.REFUNDED, cause, f"Refunded {amount_refunded}")
+    order.save()
 
 
 def fail_payment(session_id, cause):

@@ -5,7 +5,6 @@ import mimetypes
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
@@ -13,7 +12,8 @@ from django.utils import timezone
 
 from home.models import ShopSettings
 
-from .models import Invoice, InvoiceCounter, Order, invoice_upload_to
+from .emails import send_order_email
+from .models import Invoice, InvoiceCounter, Order, OrderEmail, invoice_upload_to
 
 
 def invoice_for(order_id):
@@ -114,23 +114,16 @@ def send(invoice_id, force=False):
         if invoice.status != Invoice.Status.READY or (invoice.emailed_at and not force):
             return False
         order = invoice.order
-        context = {
-            "order": order,
-            "invoice": invoice,
-            "lines": list(order.lines.all()),
-            "site_url": settings.SITE_URL,
-        }
-        message = EmailMultiAlternatives(
-            subject=f"Your Cellar order {order.reference} is paid",
-            body=render_to_string("checkout/email/order_paid.txt", context),
-            to=[order.email],
-        )
-        message.attach_alternative(
-            render_to_string("checkout/email/order_paid.html", context), "text/html"
-        )
         with invoice.pdf.open("rb") as pdf:
-            message.attach(invoice.filename, pdf.read(), "application/pdf")
-        message.send()
+            attachment = (invoice.filename, pdf.read(), "application/pdf")
+        send_order_email(
+            order,
+            OrderEmail.Kind.PAID,
+            f"Your Cellar order {order.reference} is paid",
+            "order_paid",
+            {"invoice": invoice},
+            attachments=[attachment],
+        )
         invoice.emailed_at = timezone.now()
         invoice.save(update_fields=["emailed_at", "updated_at"])
         return True

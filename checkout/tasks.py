@@ -6,6 +6,7 @@ from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
+from .emails import send_shipped
 from .invoices import invoice_for, produce, record_failure, send
 from .models import Invoice, Order, OrderStatus
 
@@ -63,13 +64,23 @@ def generate_invoice(self, order_id):
 
 
 @shared_task(**INVOICE_TASK)
-def email_invoice(self, invoice_id):
+def email_invoice(self, invoice_id, force=False):
+    """Email the invoice once; ``force`` sends it again (a merchant's resend)."""
     try:
-        return send(invoice_id)
+        return send(invoice_id, force=force)
     except (SMTPException, OSError) as error:
         Invoice.objects.filter(pk=invoice_id).update(
             last_error=f"Email: {type(error).__name__}: {error}"
         )
+        raise self.retry(exc=error, countdown=backoff(self)) from error
+
+
+@shared_task(**INVOICE_TASK)
+def email_shipped(self, order_id):
+    """Tell the shopper the order left, once (a redelivered task sends nothing)."""
+    try:
+        return send_shipped(order_id)
+    except (SMTPException, OSError) as error:
         raise self.retry(exc=error, countdown=backoff(self)) from error
 
 

@@ -1,18 +1,34 @@
-"""The merchants' admin for orders and the Stripe event ledger: read-only listings.
+"""The merchants' admin for orders and the Stripe event ledger.
 
-Money fields are never edited by hand; what changes an order is an action that leaves
-a record (the order's status history), built on these views.
+Listings are read-only: money fields are never edited by hand. What changes an order
+is an action (checkout/actions.py) behind a confirmation page and a permission, and
+each one is logged.
 """
 
 import django_filters
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import path, reverse
+from django.utils.text import capfirst
+from django.views.generic import FormView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import BooleanColumn, Column
-from wagtail.admin.views.generic import InspectView
+from wagtail.admin.ui.tables import Column, StatusFlagColumn, StatusTagColumn
+from wagtail.admin.views.generic import (
+    IndexView,
+    InspectView,
+    WagtailAdminTemplateMixin,
+)
+from wagtail.admin.views.generic.history import HistoryView
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import Button
+from wagtail.log_actions import registry as log_registry
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from . import stripe_api
-from .models import Invoice, Order, OrderStatus, StripeEvent
+from . import actions, stripe_api
+from .customers import money, with_totals
+from .models import Customer, Invoice, Order, OrderStatus, StripeEvent
 
 
 class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
@@ -38,6 +54,11 @@ class OrderFilterSet(WagtailFilterSet):
         fields = ["status", "paid_at", "coupon_code", "needs_attention"]
 
 
+class OrderIndexView(IndexView):
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("invoice")
+
+
 class OrderInspectView(InspectView):
     def get_context_data(self, **kwargs):
         order = self.object
@@ -46,12 +67,207 @@ class OrderInspectView(InspectView):
             order=order,
             lines=order.lines.all(),
             history=order.history.all(),
+            emails=order.emails.all(),
+            activity=log_registry.get_logs_for_instance(order).select_related("user"),
             invoice=Invoice.objects.filter(order=order).first(),
+            order_actions=self.order_actions(),
             payment_url=stripe_api.dashboard_url("payments", intent)
             if intent
             else None,
             **kwargs,
         )
+
+    def order_actions(self):
+        user = self.request.user
+        return [
+            (view, reverse(f"shop_orders:{name}", args=[self.object.pk]))
+            for name, view in ORDER_ACTIONS.items()
+            if user.has_perm(f"checkout.{view.permission}")
+            and view.applies_to(self.object)
+        ]
+
+
+class OrderHistoryView(HistoryView):
+    """Merchants read an order's log (they cannot change orders by hand)."""
+
+    any_permission_required = ["view"]
+
+
+class ObjectActionView(WagtailAdminTemplateMixin, FormView):
+    """A confirmation page for one action on one object; POST does it.
+
+    The user needs ``app.<permission>``; the action's ``ActionRefused`` comes back
+    as an error message and nothing changes.
+    """
+
+    model = None
+    permission = None
+    title = ""
+    confirmation = ""
+    button_label = "Confirm"
+    destructive = False
+    form_class = forms.Form
+    template_name = "checkout/admin/confirm_action.html"
+    return_url_name = None
+
+    def dispatch(self, request, pk):
+        if not request.user.has_perm(f"checkout.{self.permission}"):
+            raise PermissionDenied
+        self.object = get_object_or_404(self.model, pk=pk)
+        return super().dispatch(request)
+
+    def get_page_title(self):
+        return f"{self.title}: {self.object}"
+
+    def get_breadcrumbs_items(self):
+        index_url_name = self.return_url_name.replace(":inspect", ":index")
+        return self.breadcrumbs_items + [
+            {
+                "url": reverse(index_url_name),
+                "label": capfirst(self.model._meta.verbose_name_plural),
+            },
+            {"url": self.get_return_url(), "label": str(self.object)},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    def get_return_url(self):
+        return reverse(self.return_url_name, args=[self.object.pk])
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            object=self.object,
+            confirmation=self.confirmation.format(object=self.object),
+            return_url=self.get_return_url(),
+            **kwargs,
+        )
+
+    def form_valid(self, form):
+        try:
+            done = self.perform(self.request.user, **form.cleaned_data)
+        except actions.ActionRefused as refused:
+            messages.error(self.request, str(refused))
+        else:
+            messages.success(self.request, done)
+        return redirect(self.get_return_url())
+
+    @classmethod
+    def applies_to(cls, obj):
+        return True
+
+
+class OrderActionView(ObjectActionView):
+    model = Order
+    return_url_name = "shop_orders:inspect"
+
+
+class RefundView(OrderActionView):
+    permission = "refund_order"
+    title = "Refund"
+    destructive = True
+    button_label = "Yes, refund in full"
+    confirmation = (
+        "Refund the whole of order {object} ({object.total} "
+        "{object.currency_code}) to the shopper's card through Stripe? This cannot "
+        "be undone."
+    )
+
+    def perform(self, user):
+        order = actions.refund(self.object, user)
+        if order.status == OrderStatus.REFUNDED:
+            return f"Order {order} is refunded."
+        return f"Stripe is processing the refund of {order}."
+
+    @classmethod
+    def applies_to(cls, order):
+        return actions.refund_refusal(order) is None
+
+
+class ResendInvoiceView(OrderActionView):
+    permission = "manage_order_invoice"
+    title = "Resend invoice"
+    button_label = "Yes, send it again"
+    confirmation = "Email the invoice of order {object} to {object.email} again?"
+
+    def perform(self, user):
+        actions.resend_invoice(self.object, user)
+        return f"The invoice of {self.object} is on its way to {self.object.email}."
+
+    @classmethod
+    def applies_to(cls, order):
+        return order.invoice_ready
+
+
+class RegenerateInvoiceView(OrderActionView):
+    permission = "manage_order_invoice"
+    title = "Regenerate invoice"
+    button_label = "Yes, render it again"
+    confirmation = (
+        "Render the invoice PDF of order {object} again, with the same number and "
+        "today's shop settings? The shopper is not emailed."
+    )
+
+    def perform(self, user):
+        actions.regenerate_invoice(self.object, user)
+        return f"The invoice of {self.object} is being rendered again."
+
+    @classmethod
+    def applies_to(cls, order):
+        return order.has_invoice
+
+
+class ShipForm(forms.Form):
+    tracking_number = forms.CharField(
+        max_length=100, required=False, help_text="Optional; sent to the shopper."
+    )
+
+
+class MarkShippedView(OrderActionView):
+    permission = "ship_order"
+    title = "Mark shipped"
+    form_class = ShipForm
+    button_label = "Mark shipped and tell the shopper"
+    confirmation = "Mark order {object} shipped and email {object.email}?"
+
+    def perform(self, user, tracking_number):
+        actions.mark_shipped(self.object, user, tracking_number.strip())
+        return f"Order {self.object} is marked shipped; the shopper is told."
+
+    @classmethod
+    def applies_to(cls, order):
+        return actions.shipping_refusal(order) is None
+
+
+class ClearAttentionForm(forms.Form):
+    note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="What was done about it; kept in the order's history.",
+    )
+
+
+class ClearAttentionView(OrderActionView):
+    permission = "clear_order_attention"
+    title = "Clear attention"
+    form_class = ClearAttentionForm
+    button_label = "Clear the flag"
+    confirmation = "Order {object} needs attention: {object.attention_reason}"
+
+    def perform(self, user, note):
+        actions.clear_attention(self.object, user, note)
+        return f"Order {self.object} no longer needs attention."
+
+    @classmethod
+    def applies_to(cls, order):
+        return order.needs_attention
+
+
+ORDER_ACTIONS = {
+    "refund": RefundView,
+    "resend_invoice": ResendInvoiceView,
+    "regenerate_invoice": RegenerateInvoiceView,
+    "ship": MarkShippedView,
+    "clear_attention": ClearAttentionView,
+}
 
 
 class OrderViewSet(ModelViewSet):
@@ -61,7 +277,9 @@ class OrderViewSet(ModelViewSet):
     add_to_admin_menu = False
     copy_view_enabled = False
     inspect_view_enabled = True
+    index_view_class = OrderIndexView
     inspect_view_class = OrderInspectView
+    history_view_class = OrderHistoryView
     inspect_template_name = "checkout/admin/order_inspect.html"
     filterset_class = OrderFilterSet
     form_fields = ["attention_reason"]  # required by ModelViewSet; editing is denied
@@ -72,11 +290,18 @@ class OrderViewSet(ModelViewSet):
         Column("paid_at", label="Paid"),
         "name",
         "email",
-        Column("status", accessor="get_status_display", label="Status"),
+        StatusTagColumn(
+            "status",
+            accessor="get_status_display",
+            label="Status",
+            primary=lambda order: order.status == OrderStatus.PAID,
+        ),
         Column("total", label="Total"),
         Column("coupon_code", label="Coupon"),
         Column("invoice_state", label="Invoice"),
-        BooleanColumn("needs_attention", label="Attention"),
+        StatusFlagColumn(
+            "needs_attention", true_label="Needs attention", label="Attention"
+        ),
     ]
     list_export = [
         "reference",
@@ -95,8 +320,36 @@ class OrderViewSet(ModelViewSet):
     ]
     export_filename = "orders"
 
-    def get_queryset(self, request):
-        return Order.objects.select_related("invoice")
+    def get_urlpatterns(self):
+        return super().get_urlpatterns() + [
+            path(f"{name}/<int:pk>/", view.as_view(), name=name)
+            for name, view in ORDER_ACTIONS.items()
+        ]
+
+
+class ReplayEventView(ObjectActionView):
+    model = StripeEvent
+    permission = "replay_stripeevent"
+    title = "Replay"
+    button_label = "Yes, replay"
+    return_url_name = "stripe_events:inspect"
+    confirmation = (
+        "Run the handler of {object} again? Fulfilment is idempotent: an order that "
+        "is already paid or refunded stays as it is."
+    )
+
+    def perform(self, user):
+        status = actions.replay(self.object, user)
+        return f"{self.object.event_id} replayed: {status}."
+
+
+class StripeEventInspectView(InspectView):
+    @property
+    def header_more_buttons(self):
+        if not self.request.user.has_perm("checkout.replay_stripeevent"):
+            return []
+        url = reverse("stripe_events:replay", args=[self.object.pk])
+        return [Button("Replay", url=url, icon_name="rotate")]
 
 
 class StripeEventViewSet(ModelViewSet):
@@ -106,6 +359,7 @@ class StripeEventViewSet(ModelViewSet):
     add_to_admin_menu = False
     copy_view_enabled = False
     inspect_view_enabled = True
+    inspect_view_class = StripeEventInspectView
     search_fields = ["event_id", "type"]
     search_backend_name = None
     list_filter = ["type", "status"]
@@ -127,3 +381,88 @@ class StripeEventViewSet(ModelViewSet):
         "processed_at",
         "payload",
     ]
+
+    def get_urlpatterns(self):
+        return super().get_urlpatterns() + [
+            path("replay/<int:pk>/", ReplayEventView.as_view(), name="replay")
+        ]
+
+
+class CustomerFilterSet(WagtailFilterSet):
+    first_order_at = django_filters.DateFromToRangeFilter(
+        label="First order between", widget=DateRangePickerWidget
+    )
+
+    class Meta:
+        model = Customer
+        fields = ["first_order_at"]
+
+
+class CustomerIndexView(IndexView):
+    custom_field_preprocess = {
+        "amount_spent": {
+            IndexView.FORMAT_CSV: lambda total: str(money(total)),
+            IndexView.FORMAT_XLSX: money,
+        }
+    }
+
+    def get_base_queryset(self):
+        return with_totals(super().get_base_queryset())
+
+
+class CustomerInspectView(InspectView):
+    def get_object(self, queryset=None):
+        customer = get_object_or_404(with_totals(Customer.objects.all()), pk=self.pk)
+        customer.amount_spent = money(customer.amount_spent)
+        return customer
+
+    def get_context_data(self, **kwargs):
+        customer = self.object
+        return super().get_context_data(
+            customer=customer,
+            orders=customer.orders.order_by("-created_at"),
+            **kwargs,
+        )
+
+
+class CustomerViewSet(ModelViewSet):
+    """Who buys: read-only, with paid orders and the amount spent less refunds."""
+
+    model = Customer
+    icon = "group"
+    menu_label = "Customers"
+    add_to_admin_menu = False
+    copy_view_enabled = False
+    index_view_class = CustomerIndexView
+    inspect_view_enabled = True
+    inspect_view_class = CustomerInspectView
+    inspect_template_name = "checkout/admin/customer_inspect.html"
+    filterset_class = CustomerFilterSet
+    form_fields = ["name"]  # required by ModelViewSet; editing is denied
+    search_fields = ["email", "name"]
+    search_backend_name = None
+    ordering = ["-last_order_at", "pk"]
+    list_display = [
+        "email",
+        "name",
+        Column("order_count", label="Orders", sort_key="order_count"),
+        Column(
+            "amount_spent",
+            label="Amount spent",
+            sort_key="amount_spent",
+            accessor=lambda customer: money(customer.amount_spent),
+        ),
+        Column("last_order_at", label="Last order", sort_key="last_order_at"),
+    ]
+    list_export = [
+        "email",
+        "name",
+        "order_count",
+        "amount_spent",
+        "first_order_at",
+        "last_order_at",
+        "city",
+        "country",
+    ]
+    export_headings = {"order_count": "Orders", "amount_spent": "Amount spent"}
+    export_filename = "customers"

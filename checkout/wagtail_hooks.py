@@ -1,14 +1,24 @@
+from django.urls import include, path, reverse
 from wagtail import hooks
+from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.permissions import register_permission_policy
 
 from coupons.viewsets import CouponViewSet
 
-from .models import Order, StripeEvent
-from .viewsets import OrderViewSet, ReadOnlyPermissionPolicy, StripeEventViewSet
+from .actions import LOG_ACTIONS
+from .models import Customer, Order, StripeEvent
+from .reports import REPORTS, ShopSummaryPanel
+from .viewsets import (
+    CustomerViewSet,
+    OrderViewSet,
+    ReadOnlyPermissionPolicy,
+    StripeEventViewSet,
+)
 
 register_permission_policy(Order, ReadOnlyPermissionPolicy(Order))
 register_permission_policy(StripeEvent, ReadOnlyPermissionPolicy(StripeEvent))
+register_permission_policy(Customer, ReadOnlyPermissionPolicy(Customer))
 
 
 class ShopViewSetGroup(ViewSetGroup):
@@ -19,6 +29,7 @@ class ShopViewSetGroup(ViewSetGroup):
     menu_order = 150
     items = [
         OrderViewSet("shop_orders", url_prefix="orders"),
+        CustomerViewSet("shop_customers", url_prefix="customers"),
         CouponViewSet("coupons"),
         StripeEventViewSet("stripe_events", url_prefix="stripe-events"),
     ]
@@ -27,3 +38,57 @@ class ShopViewSetGroup(ViewSetGroup):
 @hooks.register("register_admin_viewset")
 def register_shop_viewsets():
     return ShopViewSetGroup()
+
+
+@hooks.register("register_log_actions")
+def register_order_log_actions(actions):
+    for action, (label, message) in LOG_ACTIONS.items():
+        actions.register_action(action, label, message)
+
+
+def can_see_orders(request):
+    return request.user.has_perm("checkout.view_order")
+
+
+class SalesReportMenuItem(MenuItem):
+    def is_shown(self, request):
+        return can_see_orders(request)
+
+
+@hooks.register("register_admin_urls")
+def register_report_urls():
+    urls = []
+    for name, view in REPORTS.items():
+        slug = name.replace("_", "-")
+        urls += [
+            path(f"{slug}/", view.as_view(), name=name),
+            path(
+                f"{slug}/results/",
+                view.as_view(results_only=True),
+                name=f"{name}_results",
+            ),
+        ]
+    return [path("shop-reports/", include((urls, "shop_reports")))]
+
+
+def report_menu_item(name, order):
+    def menu_item():
+        return SalesReportMenuItem(
+            REPORTS[name].page_title,
+            reverse(f"shop_reports:{name}"),
+            name=f"shop-{name}",
+            icon_name="table",
+            order=order,
+        )
+
+    return menu_item
+
+
+for position, name in enumerate(REPORTS):
+    hooks.register("register_reports_menu_item", report_menu_item(name, 100 + position))
+
+
+@hooks.register("construct_homepage_panels")
+def add_shop_summary(request, panels):
+    if can_see_orders(request):
+        panels.append(ShopSummaryPanel())

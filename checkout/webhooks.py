@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .fulfilment import apply_refund, fail_payment, fulfil_checkout
-from .models import StripeEvent
+from .models import Order, StripeEvent
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +21,39 @@ HANDLERS = {
     "checkout.session.expired": lambda obj, cause: fulfil_checkout(obj["id"], cause),
     "charge.refunded": lambda obj, cause: apply_refund(obj, cause),
 }
+
+
+SESSION_EVENTS = {name for name in HANDLERS if name.startswith("checkout.session.")}
+
+
+def malformed(event):
+    """Why a verified payload is not a Stripe event the handlers can read, or "".
+
+    Stripe's events always have this shape; a signed payload without it answers 400
+    rather than failing half-way through a handler.
+    """
+    if not isinstance(event, dict):
+        return "not an object"
+    if not _text(event.get("id")) or not _text(event.get("type")):
+        return "id and type must be strings"
+    data = event.get("data")
+    obj = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(obj, dict):
+        return "data.object must be an object"
+    if event["type"] in SESSION_EVENTS and not _text(obj.get("id")):
+        return "data.object.id must be a Checkout Session id"
+    if event["type"] == "charge.refunded" and not (
+        _text(obj.get("payment_intent"))
+        and type(obj.get("amount_refunded")) is int
+        and obj["amount_refunded"] >= 0
+        and isinstance(obj.get("refunded"), bool)
+    ):
+        return "data.object must be a charge with its refund"
+    return ""
+
+
+def _text(value):
+    return isinstance(value, str) and 0 < len(value) <= 255 and "\x00" not in value
 
 
 def receive_event(event):
@@ -50,10 +83,15 @@ def replay_event(event_id):
 
 def _handle(ledger, cause):
     handler = HANDLERS.get(ledger.type)
-    if handler is None:
+    obj = ledger.payload["data"]["object"]
+    if handler is None or (
+        # Another integration's session on the same Stripe account: not ours.
+        ledger.type in SESSION_EVENTS
+        and not Order.objects.filter(stripe_session_id=obj["id"]).exists()
+    ):
         ledger.status = StripeEvent.Status.IGNORED
     else:
-        handler(ledger.payload["data"]["object"], cause)
+        handler(obj, cause)
         ledger.status = StripeEvent.Status.PROCESSED
         ledger.error = ""
     ledger.processed_at = timezone.now()

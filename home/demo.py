@@ -13,16 +13,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.files.images import ImageFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 from wagtail.images import get_image_model
 from wagtail.models import (
-    Collection,
-    GroupCollectionPermission,
-    GroupPagePermission,
     Page,
     Site,
 )
@@ -43,6 +40,12 @@ from . import demo_images
 from .models import HomePage, ShopSettings, StandardPage
 
 ADMIN_USERNAME = "admin"
+# (username, group or None for a superuser, first name)
+DEMO_USERS = [
+    (ADMIN_USERNAME, None, "Shop"),
+    ("editor", "Editors", "Edith"),
+    ("merchant", "Merchants", "Marco"),
+]
 
 GRAPES = {
     "Cabernet Sauvignon": "Firm tannins, blackcurrant and cedar.",
@@ -278,9 +281,8 @@ class DemoBuilder:
         with transaction.atomic():
             self.coupons()
             self.shop_settings()
-            self.groups(home)
-            password = self.superuser()
-        return password
+            logins = self.users()
+        return logins
 
     # Images -------------------------------------------------------------------
 
@@ -552,60 +554,28 @@ class DemoBuilder:
             settings.save()
         self.log("Shop settings filled")
 
-    def groups(self, home):
-        access_admin = Permission.objects.get(
-            content_type__app_label="wagtailadmin", codename="access_admin"
-        )
-        editors, _ = Group.objects.get_or_create(name="Editors")
-        merchants, _ = Group.objects.get_or_create(name="Merchants")
-        editors.permissions.add(
-            access_admin,
-            *Permission.objects.filter(
-                content_type__app_label="products",
-                codename__in=[
-                    "add_grapevariety",
-                    "change_grapevariety",
-                    "delete_grapevariety",
-                ],
-            ),
-        )
-        for codename in ("add_page", "change_page", "publish_page", "lock_page"):
-            GroupPagePermission.objects.get_or_create(
-                group=editors,
-                page=home,
-                permission=Permission.objects.get(
-                    content_type__app_label="wagtailcore", codename=codename
-                ),
-            )
-        root_collection = Collection.get_first_root_node()
-        for codename in ("add_image", "change_image", "choose_image"):
-            GroupCollectionPermission.objects.get_or_create(
-                group=editors,
-                collection=root_collection,
-                permission=Permission.objects.get(
-                    content_type__app_label="wagtailimages", codename=codename
-                ),
-            )
-        merchants.permissions.add(
-            access_admin,
-            Permission.objects.get(
-                content_type__app_label="home", codename="change_shopsettings"
-            ),
-            *Permission.objects.filter(content_type__app_label="coupons"),
-            *Permission.objects.filter(
-                content_type__app_label="checkout",
-                codename__in=["view_invoice", "view_order", "view_stripeevent"],
-            ),
-        )
-        self.log("Groups: Editors, Merchants")
+    def users(self):
+        """The admin and one demo user per group, created once.
 
-    def superuser(self):
-        """Create the admin account once; return its password only when created."""
+        Returns {username: password} for the accounts made now (a password is shown
+        once; existing accounts keep theirs).
+        """
         User = get_user_model()
-        if User.objects.filter(username=ADMIN_USERNAME).exists():
-            return None
-        password = os.environ.get("DEMO_ADMIN_PASSWORD") or secrets.token_urlsafe(12)
-        User.objects.create_superuser(
-            ADMIN_USERNAME, "admin@cellar.test", password, first_name="Shop"
-        )
-        return password
+        made = {}
+        for username, group, first_name in DEMO_USERS:
+            if User.objects.filter(username=username).exists():
+                continue
+            password = os.environ.get("DEMO_PASSWORD") or secrets.token_urlsafe(12)
+            email = f"{username}@cellar.test"
+            if group is None:
+                User.objects.create_superuser(
+                    username, email, password, first_name=first_name
+                )
+            else:
+                user = User.objects.create_user(
+                    username, email, password, first_name=first_name
+                )
+                # The groups come from a migration (home/migrations/0002_groups.py).
+                user.groups.add(Group.objects.get(name=group))
+            made[username] = password
+        return made

@@ -3,19 +3,14 @@
 Both need committed rows (another process, other threads): PostgreSQL, cleaned up.
 """
 
-import os
-import subprocess
-import sys
 import time
 import uuid
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
-from cellar.celery import app as celery_app
 from checkout.invoices import invoice_for, produce
 from checkout.models import Invoice, InvoiceCounter, Order, OrderLine, OrderStatus
 from checkout.tasks import generate_invoice
@@ -100,64 +95,8 @@ def test_two_workers_at_once_leave_one_invoice(paid_orders):
 
 
 @pytest.fixture
-def worker(committed_db, redis_url, settings):
-    """A real `celery worker` process on Redis, on a queue of its own."""
-    queue = f"cellar-test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    database_url = (
-        f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@{db['HOST'] or 'localhost'}"
-        f":{db['PORT'] or 5432}/{db['NAME']}"
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "cellar.settings.test",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
-    }
-    log = BASE_DIR / "artifacts" / f"worker-{queue}.log"
-    log.parent.mkdir(exist_ok=True)
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "cellar",
-                "worker",
-                "-l",
-                "info",
-                "--pool",
-                "solo",
-                "-Q",
-                queue,
-                "-n",
-                f"{queue}@%h",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    conf = celery_app.conf
-    saved = conf.task_always_eager, conf.broker_url, conf.task_default_queue
-    conf.task_always_eager, conf.broker_url = False, redis_url
-    conf.task_default_queue = queue
-    try:
-        deadline = time.monotonic() + 60
-        while "ready." not in log.read_text():
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the worker did not start"
-            time.sleep(0.2)
-        yield log
-    finally:
-        conf.task_always_eager, conf.broker_url, conf.task_default_queue = saved
-        process.terminate()
-        process.wait(timeout=20)
+def worker(committed_db, celery_worker):
+    return celery_worker().log
 
 
 def test_a_real_worker_produces_the_invoice(worker, paid_orders):

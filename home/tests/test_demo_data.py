@@ -34,6 +34,11 @@ def test_demo_catalogue_looks_like_a_real_shop():
     assert wines.filter(vintage__isnull=True).count() > 0
     assert wines.filter(image__isnull=True).count() == 0
     assert set(Group.objects.values_list("name", flat=True)) >= {"Editors", "Merchants"}
+    assert sorted(
+        Group.objects.filter(user__username__in=["editor", "merchant"]).values_list(
+            "user__username", "name"
+        )
+    ) == [("editor", "Editors"), ("merchant", "Merchants")]
     shop = ShopSettings.load()
     assert shop.legal_name == "Cellar Wine Merchants Ltd"
     assert sorted(country.code for country in shop.delivery_countries) == [
@@ -56,4 +61,5 @@ def test_loading_twice_gives_the_same_catalogue(capsys):
     assert catalogue_snapshot() == before
     out = capsys.readouterr().out
     assert "Demo catalogue ready: 0 pages, 0 variants and 0 images created." in out
-    assert "user: admin  (password unchanged" in out
+    for username in ("admin", "editor", "merchant"):
+        assert f"user: {username}  (password unchanged" in out

@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from home.demo import ADMIN_USERNAME, DemoBuilder
+from home.demo import DEMO_USERS, DemoBuilder
 
 
 class Command(BaseCommand):
     help = (
         "Build the demo catalogue: countries, regions, wines with variants and "
-        "images, shop settings, the Editors and Merchants groups and an admin user. "
+        "images, shop settings, an admin and a demo editor and merchant. "
         "Idempotent: what exists is left as it is."
     )
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
         log("Building the demo catalogue…")
         builder = DemoBuilder(wines=wines, log=log)
-        password = builder.build()
+        logins = builder.build()
         created = builder.created
         self.stdout.write(
             self.style.SUCCESS(
@@ -36,14 +36,17 @@ class Command(BaseCommand):
             )
         )
         admin_url = f"{settings.SITE_URL}/admin/"
-        if password:
-            self.stdout.write(
-                self.style.WARNING(
-                    f"Admin: {admin_url}  user: {ADMIN_USERNAME}  password: {password}"
+        for username, group, _ in DEMO_USERS:
+            role = group or "superuser"
+            if username in logins:
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"Admin ({role}): {admin_url}  user: {username}  "
+                        f"password: {logins[username]}"
+                    )
                 )
-            )
-        elif verbosity >= 1:
-            self.stdout.write(
-                f"Admin: {admin_url}  user: {ADMIN_USERNAME}  (password unchanged; "
-                f"reset it with `manage.py changepassword {ADMIN_USERNAME}`)"
-            )
+            elif verbosity >= 1:
+                self.stdout.write(
+                    f"Admin ({role}): {admin_url}  user: {username}  (password "
+                    f"unchanged; reset it with `manage.py changepassword {username}`)"
+                )

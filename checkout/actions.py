@@ -1,0 +1,189 @@
+"""What a merchant does to an order from the admin; each action is logged.
+
+Views ask for confirmation and check the permission; these functions check the
+order's state, do the work and write a Wagtail log entry with the user, so the
+order's history shows who did what.
+"""
+
+import logging
+
+import stripe
+from django.db import transaction
+from django.utils import timezone
+from wagtail.log_actions import log
+
+from . import stripe_api
+from .fulfilment import record_refund
+from .models import Invoice, Order, OrderStatus
+from .tasks import email_invoice, email_shipped, enqueue, generate_invoice
+from .webhooks import replay_event
+
+logger = logging.getLogger(__name__)
+
+LOG_ACTIONS = {
+    "cellar.order.refund": ("Refund", "Refunded through Stripe"),
+    "cellar.order.resend_invoice": ("Resend invoice", "Invoice emailed again"),
+    "cellar.order.regenerate_invoice": ("Regenerate invoice", "Invoice rendered again"),
+    "cellar.order.ship": ("Mark shipped", "Marked shipped"),
+    "cellar.order.clear_attention": ("Clear attention", "Needs-attention cleared"),
+    "cellar.stripe_event.replay": ("Replay", "Stripe event replayed"),
+}
+
+
+class ActionRefused(Exception):
+    """The order is not in a state for this action; the message says why."""
+
+
+def refund_key(order):
+    return f"cellar-order-{order.token}-refund"
+
+
+def refund_refusal(order):
+    """Why this order cannot be refunded now, or None."""
+    if order.status != OrderStatus.PAID:
+        return (
+            f"Only a paid order can be refunded; {order.reference} is "
+            f"{order.get_status_display().lower()}."
+        )
+    if not order.stripe_payment_intent_id:
+        return "Nothing was charged for this order; there is no refund."
+    return None
+
+
+def shipping_refusal(order):
+    if order.status != OrderStatus.PAID:
+        return "Only a paid order can be shipped."
+    if order.shipped_at is not None:
+        return f"{order.reference} was already marked shipped."
+    return None
+
+
+def refund(order, user):
+    """Refund a paid order in full through Stripe.
+
+    The idempotency key makes a double click, a retry or a second merchant reach
+    the same Stripe refund. The order becomes refunded on whichever confirmation
+    comes first, this call's answer or the ``charge.refunded`` webhook, once.
+    """
+    if refusal := refund_refusal(order):
+        raise ActionRefused(refusal)
+    try:
+        answer = stripe_api.client().v1.refunds.create(
+            params={
+                "payment_intent": order.stripe_payment_intent_id,
+                "reason": "requested_by_customer",
+                "metadata": {"order_reference": order.reference},
+            },
+            options={"idempotency_key": refund_key(order)},
+        )
+    except stripe.InvalidRequestError as error:
+        raise ActionRefused(
+            f"Stripe refused the refund: {error.user_message}"
+        ) from error
+    except stripe.StripeError as error:
+        # The refund may have happened with its answer lost: say so in the log. A
+        # retry asks with the same key, and charge.refunded settles it meanwhile.
+        logger.warning("Refund of %s failed: %s", order, error)
+        log(
+            order,
+            "cellar.order.refund",
+            user=user,
+            data={"status": "no answer from Stripe", "error": str(error)},
+        )
+        raise ActionRefused(
+            "Stripe did not answer; nothing changed here yet. Try again: the same "
+            "refund is asked for, never a second one."
+        ) from error
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        order.stripe_refund_id = answer.id
+        if answer.status == "succeeded":
+            # Without an amount Stripe refunds all that is left: the order's total.
+            record_refund(
+                order, order.total, True, cause=f"refund by {user.get_username()}"
+            )
+        else:
+            order.save(update_fields=["stripe_refund_id", "updated_at"])
+        log(
+            order,
+            "cellar.order.refund",
+            user=user,
+            data={"refund": answer.id, "status": answer.status},
+        )
+    return order
+
+
+def resend_invoice(order, user):
+    invoice = _ready_invoice(order)
+    with transaction.atomic():
+        enqueue(email_invoice, invoice.pk, True)
+        log(order, "cellar.order.resend_invoice", user=user, data={"to": order.email})
+
+
+def regenerate_invoice(order, user):
+    """Render the PDF again with the same number (a template or settings fix)."""
+    invoice = Invoice.objects.filter(order=order).first()
+    if invoice is None:
+        raise ActionRefused("This order has no invoice yet.")
+    with transaction.atomic():
+        Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.PENDING)
+        enqueue(generate_invoice, order.pk)
+        log(
+            order,
+            "cellar.order.regenerate_invoice",
+            user=user,
+            data={"invoice": invoice.number},
+        )
+
+
+def mark_shipped(order, user, tracking_number=""):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if refusal := shipping_refusal(order):
+            raise ActionRefused(refusal)
+        order.shipped_at = timezone.now()
+        order.tracking_number = tracking_number
+        order.save(update_fields=["shipped_at", "tracking_number", "updated_at"])
+        enqueue(email_shipped, order.pk)
+        log(
+            order,
+            "cellar.order.ship",
+            user=user,
+            data={"tracking_number": tracking_number},
+        )
+    return order
+
+
+def clear_attention(order, user, note):
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if not order.needs_attention:
+            raise ActionRefused(f"{order.reference} does not need attention.")
+        reason = order.attention_reason
+        order.needs_attention = False
+        order.attention_reason = ""
+        order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+        log(
+            order,
+            "cellar.order.clear_attention",
+            user=user,
+            data={"reason": reason, "note": note},
+        )
+    return order
+
+
+def replay(stripe_event, user):
+    try:
+        status = replay_event(stripe_event.event_id)
+    except Exception as error:
+        logger.exception("Replaying %s failed", stripe_event)
+        raise ActionRefused(f"The replay failed: {error}") from error
+    log(stripe_event, "cellar.stripe_event.replay", user=user, data={"status": status})
+    return status
+
+
+def _ready_invoice(order):
+    invoice = Invoice.objects.filter(order=order).first()
+    if invoice is None or invoice.status != Invoice.Status.READY:
+        raise ActionRefused("This order has no ready invoice to send.")
+    return invoice

@@ -1,0 +1,280 @@
+"""Sales reports and the admin home's shop panel, over paid orders.
+
+Each report filters orders by the date they were paid, then groups them; the filter
+runs before the grouping, so totals always cover exactly the chosen days. Refunded
+orders count as sales (they were paid) and their refunds are shown beside them.
+"""
+
+from datetime import timedelta
+
+import django_filters
+from django.db.models import (
+    Count,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Substr, TruncDate
+from django.urls import reverse
+from django.utils import timezone
+from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from wagtail.admin.ui.components import Component
+from wagtail.admin.ui.tables import Column
+from wagtail.admin.views.reports import ReportView
+from wagtail.models import Page
+from wagtail.permission_policies import ModelPermissionPolicy
+
+from products.pricing import quantize, shop_currency
+
+from .models import Order, OrderLine, OrderStatus
+
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+
+
+def money_sum(expression, **options):
+    return Sum(expression, output_field=MONEY, **options)
+
+
+def to_cents(value):
+    return quantize(value or 0, shop_currency())
+
+
+SOLD = (OrderStatus.PAID, OrderStatus.REFUNDED)
+# A pending order this old has probably been abandoned, or its webhook lost.
+STALE = timedelta(hours=1)
+
+
+class PaidBetweenFilterSet(WagtailFilterSet):
+    paid_at = django_filters.DateFromToRangeFilter(
+        label="Paid between", widget=DateRangePickerWidget
+    )
+
+    class Meta:
+        model = Order
+        fields = ["paid_at"]
+
+
+class SalesReportView(ReportView):
+    """Subclasses group ``self.paid_orders()`` (already filtered) into rows."""
+
+    filterset_class = PaidBetweenFilterSet
+    money_columns = {"subtotal", "discount", "total", "refunded", "net", "revenue"}
+    header_icon = "table"
+    paginate_by = 100
+    permission_policy = ModelPermissionPolicy(Order)
+    permission_required = "view"
+
+    def paid_orders(self):
+        orders = Order.objects.filter(status__in=SOLD, paid_at__isnull=False)
+        if self.filters and self.filters.is_valid():
+            orders = self.filters.filter_queryset(orders)
+        return orders
+
+    def get_queryset(self):
+        # Sums come back with whatever scale the database gives them (SQLite sums
+        # floats): the rows, shown and exported, carry the currency's minor unit.
+        money = [name for name in self.list_export if name in self.money_columns]
+        return [
+            {**row, **{name: to_cents(row[name]) for name in money}}
+            for row in self.rows(self.paid_orders().order_by())
+        ]
+
+    def get_filtered_queryset(self):
+        return self.get_queryset()
+
+    @property
+    def export_filename(self):
+        return self.name.replace("_", "-")
+
+    @property
+    def index_url_name(self):
+        return f"shop_reports:{self.name}"
+
+    @property
+    def index_results_url_name(self):
+        return f"shop_reports:{self.name}_results"
+
+    # Exports have the columns the report shows, under the same headings.
+    @property
+    def list_export(self):
+        return [column.name for column in self.columns]
+
+    @property
+    def export_headings(self):
+        return {column.name: column.label for column in self.columns}
+
+
+def column(name, label):
+    return Column(name, label=label, accessor=name)
+
+
+class SalesByDayView(SalesReportView):
+    page_title = "Sales by day"
+    name = "sales_by_day"
+    columns = [
+        column("day", "Day"),
+        column("orders", "Orders"),
+        column("subtotal", "Subtotal"),
+        column("discount", "Discount"),
+        column("total", "Total"),
+        column("refunded", "Refunded"),
+        column("net", "Net"),
+    ]
+
+    def rows(self, orders):
+        return (
+            orders.annotate(day=TruncDate("paid_at"))
+            .values("day")
+            .annotate(
+                orders=Count("pk"),
+                subtotal=money_sum("subtotal"),
+                discount=money_sum("discount"),
+                total=money_sum("total"),
+                refunded=money_sum("amount_refunded"),
+            )
+            .annotate(net=F("total") - F("refunded"))
+            .order_by("-day")
+        )
+
+
+LINE_REVENUE = ExpressionWrapper(F("unit_price") * F("quantity"), output_field=MONEY)
+
+
+class SalesByWineView(SalesReportView):
+    page_title = "Sales by wine"
+    name = "sales_by_wine"
+    columns = [
+        column("sku", "SKU"),
+        column("wine_name", "Wine"),
+        column("variant_label", "Variant"),
+        column("orders", "Orders"),
+        column("units", "Units"),
+        column("revenue", "Revenue before discounts"),
+    ]
+
+    def rows(self, orders):
+        return (
+            OrderLine.objects.filter(order__in=orders)
+            .values("sku", "wine_name", "variant_label")
+            .annotate(
+                orders=Count("order", distinct=True),
+                units=Sum("quantity"),
+                revenue=money_sum(LINE_REVENUE),
+            )
+            .order_by("-revenue", "sku")
+        )
+
+
+def ancestor_title(levels_up):
+    """The title of the wine page's ancestor ``levels_up`` above it (1: region,
+    2: country), found by the prefix of Wagtail's materialised path."""
+    wine_path, wine_depth = "variant__page__path", "variant__page__depth"
+    return Subquery(
+        Page.objects.filter(
+            path=Substr(
+                OuterRef(wine_path),
+                1,
+                (OuterRef(wine_depth) - levels_up) * Page.steplen,
+            )
+        ).values("title")[:1]
+    )
+
+
+class SalesByPlaceView(SalesReportView):
+    page_title = "Sales by country and region"
+    name = "sales_by_place"
+    columns = [
+        column("country", "Country"),
+        column("region", "Region"),
+        column("orders", "Orders"),
+        column("units", "Units"),
+        column("revenue", "Revenue before discounts"),
+    ]
+
+    def rows(self, orders):
+        # A wine deleted since the sale has no place left: "Unknown".
+        unknown = Value("Unknown")
+        return (
+            OrderLine.objects.filter(order__in=orders)
+            .annotate(
+                country=Coalesce(ancestor_title(2), unknown),
+                region=Coalesce(ancestor_title(1), unknown),
+            )
+            .values("country", "region")
+            .annotate(
+                orders=Count("order", distinct=True),
+                units=Sum("quantity"),
+                revenue=money_sum(LINE_REVENUE),
+            )
+            .order_by("country", "region")
+        )
+
+
+class CouponUseView(SalesReportView):
+    page_title = "Coupon use"
+    name = "coupon_use"
+    columns = [
+        column("coupon_code", "Coupon"),
+        column("orders", "Orders"),
+        column("discount", "Discount given"),
+        column("total", "Order totals"),
+    ]
+
+    def rows(self, orders):
+        return (
+            orders.exclude(coupon_code="")
+            .values("coupon_code")
+            .annotate(
+                orders=Count("pk"),
+                discount=money_sum("discount"),
+                total=money_sum("total"),
+            )
+            .order_by("-discount", "coupon_code")
+        )
+
+
+REPORTS = {
+    report.name: report
+    for report in (SalesByDayView, SalesByWineView, SalesByPlaceView, CouponUseView)
+}
+
+
+class ShopSummaryPanel(Component):
+    """The admin home's shop figures, for merchants: one query."""
+
+    name = "shop_summary"
+    template_name = "checkout/admin/shop_summary_panel.html"
+    order = 50
+
+    def get_context_data(self, parent_context):
+        now = timezone.now()
+        today = timezone.localtime(now).replace(
+            hour=0, minute=0, second=0, microsecond=0
+        )
+        week = today - timedelta(days=6)
+        sold = Q(status__in=SOLD)
+        net = F("total") - F("amount_refunded")
+        figures = Order.objects.aggregate(
+            today_orders=Count("pk", filter=sold & Q(paid_at__gte=today)),
+            today_revenue=money_sum(net, filter=sold & Q(paid_at__gte=today)),
+            week_orders=Count("pk", filter=sold & Q(paid_at__gte=week)),
+            week_revenue=money_sum(net, filter=sold & Q(paid_at__gte=week)),
+            needing_attention=Count("pk", filter=Q(needs_attention=True)),
+            stale_pending=Count(
+                "pk",
+                filter=Q(status=OrderStatus.PENDING, created_at__lte=now - STALE),
+            ),
+        )
+        for name in ("today_revenue", "week_revenue"):
+            figures[name] = to_cents(figures[name])
+        return {
+            **super().get_context_data(parent_context),
+            **figures,
+            "currency": shop_currency().upper(),
+            "orders_url": reverse("shop_orders:index"),
+        }

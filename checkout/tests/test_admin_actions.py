@@ -1,0 +1,277 @@
+"""What merchants do to an order from the admin: each action confirmed, permitted,
+logged, and safe against Stripe's answers arriving in any order."""
+
+from decimal import Decimal
+
+import pytest
+from django.core import mail
+from django.test import Client
+from wagtail.models import ModelLogEntry
+
+from checkout.models import Invoice, Order, OrderStatus, OrderStatusChange, StripeEvent
+from stripe_emulator import faults, webhooks
+from stripe_emulator.models import EmulatedObject
+
+
+@pytest.fixture
+def merchant(staff_client):
+    return staff_client("Merchants")
+
+
+@pytest.fixture
+def paid(buy):
+    order = buy(email="ada@example.com", name="Ada Lovelace")
+    mail.outbox.clear()
+    return order
+
+
+@pytest.fixture
+def stripe_webhook(db):
+    faults.reset()
+    yield webhooks.django_client_transport(Client())
+    faults.reset()
+
+
+def refunds_in_stripe(order):
+    return EmulatedObject.objects.filter(
+        type="refund", data__payment_intent=order.stripe_payment_intent_id
+    ).count()
+
+
+def refunded_changes(order):
+    return list(
+        OrderStatusChange.objects.filter(order=order, to_status=OrderStatus.REFUNDED)
+        .order_by("pk")
+        .values_list("cause", flat=True)
+    )
+
+
+def log_entries(order, action):
+    return list(
+        ModelLogEntry.objects.filter(object_id=str(order.pk), action=action)
+        .order_by("pk")
+        .values_list("data", flat=True)
+    )
+
+
+def messages_of(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_each_action_asks_for_confirmation_first(merchant, paid):
+    for action in ("refund", "resend_invoice", "regenerate_invoice", "ship"):
+        response = merchant.get(f"/admin/orders/{action}/{paid.pk}/")
+
+        assert response.status_code == 200
+        assert 'method="post"' in response.content.decode()
+    paid.refresh_from_db()
+    assert (paid.status, paid.shipped_at, len(mail.outbox)) == ("paid", None, 0)
+
+
+def test_refund_then_the_webhook_after_it_then_twice(merchant, paid, stripe_webhook):
+    # When the merchant confirms the refund
+    response = merchant.post(f"/admin/orders/refund/{paid.pk}/", follow=True)
+
+    # Then Stripe's answer refunds the order at once
+    assert messages_of(response) == [f"Order {paid.reference} is refunded."]
+    order = Order.objects.get(pk=paid.pk)
+    assert order.status == OrderStatus.REFUNDED
+    assert order.amount_refunded == Decimal("10.00")
+    assert order.stripe_refund_id.startswith("re_")
+    username = response.context["request"].user.get_username()
+    assert refunded_changes(order) == [f"refund by {username}"]
+    assert log_entries(order, "cellar.order.refund") == [
+        {"refund": order.stripe_refund_id, "status": "succeeded"}
+    ]
+
+    # When charge.refunded arrives after the answer, and then again
+    [event] = webhooks.pending_events(type="charge.refunded")
+    webhooks.deliver(event, transport=stripe_webhook, times=2)
+
+    # Then nothing more happens: one refund, refunded once
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert refunded_changes(order) == [f"refund by {username}"]
+    assert refunds_in_stripe(order) == 1
+    assert StripeEvent.objects.filter(type="charge.refunded").count() == 1
+
+    # And a second click is refused without asking Stripe
+    again = merchant.post(f"/admin/orders/refund/{paid.pk}/", follow=True)
+    assert messages_of(again) == [
+        f"Only a paid order can be refunded; {paid.reference} is refunded."
+    ]
+    assert refunds_in_stripe(order) == 1
+    assert len(log_entries(order, "cellar.order.refund")) == 1
+
+    # And the order's page shows the refund, its cause and who did it
+    html = merchant.get(f"/admin/orders/inspect/{paid.pk}/").content.decode()
+    assert f"Order {paid.reference} · Refunded" in html
+    assert f"<dd>{order.stripe_refund_id}</dd>" in html
+    assert '<td colspan="5">Refunded</td><td>10.00</td>' in html
+    assert f"<td>refund by {username}</td>" in html
+    assert f"<td>{username}</td><td>Refunded through Stripe</td>" in html
+    assert f"/admin/orders/refund/{paid.pk}/" not in html
+
+
+def test_the_webhook_before_the_answer(merchant, paid, stripe_webhook):
+    # Given Stripe refunds but every answer to us is lost (the SDK retries twice)
+    faults.fail_next(times=3, kind="timeout", path_startswith="/v1/refunds")
+
+    response = merchant.post(f"/admin/orders/refund/{paid.pk}/", follow=True)
+
+    assert messages_of(response)[0].startswith("Stripe did not answer")
+    order = Order.objects.get(pk=paid.pk)
+    assert order.status == OrderStatus.PAID
+    assert refunds_in_stripe(order) == 1
+
+    # When charge.refunded arrives first (twice, as Stripe may)
+    [event] = webhooks.pending_events(type="charge.refunded")
+    webhooks.deliver(event, transport=stripe_webhook, times=2)
+
+    # Then the webhook refunds the order, once
+    order.refresh_from_db()
+    assert order.status == OrderStatus.REFUNDED
+    assert order.amount_refunded == Decimal("10.00")
+    assert refunded_changes(order) == [f"webhook {event.id}"]
+
+    # And the merchant's retry finds it done: still one refund in Stripe
+    merchant.post(f"/admin/orders/refund/{paid.pk}/")
+    assert refunds_in_stripe(order) == 1
+    assert refunded_changes(order) == [f"webhook {event.id}"]
+    [attempt] = log_entries(order, "cellar.order.refund")
+    assert attempt["status"] == "no answer from Stripe"
+
+
+def test_a_retry_after_a_lost_answer_reaches_the_same_refund(
+    merchant, paid, stripe_webhook
+):
+    faults.fail_next(times=3, kind="timeout", path_startswith="/v1/refunds")
+    merchant.post(f"/admin/orders/refund/{paid.pk}/")
+
+    merchant.post(f"/admin/orders/refund/{paid.pk}/")
+    webhooks.deliver_pending(transport=stripe_webhook)
+
+    order = Order.objects.get(pk=paid.pk)
+    assert order.status == OrderStatus.REFUNDED
+    assert refunds_in_stripe(order) == 1
+    assert len(refunded_changes(order)) == 1
+    assert [entry["status"] for entry in log_entries(order, "cellar.order.refund")] == [
+        "no answer from Stripe",
+        "succeeded",
+    ]
+
+
+def test_an_unpaid_order_cannot_be_refunded(merchant, buy):
+    pending = buy(pay=False)
+
+    response = merchant.post(f"/admin/orders/refund/{pending.pk}/", follow=True)
+
+    assert messages_of(response) == [
+        f"Only a paid order can be refunded; {pending.reference} is pending payment."
+    ]
+    assert Order.objects.get(pk=pending.pk).status == OrderStatus.PENDING
+
+
+def test_resend_invoice_emails_the_pdf_again(
+    merchant, paid, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = merchant.post(f"/admin/orders/resend_invoice/{paid.pk}/")
+
+    assert response.status_code == 302
+    [email] = mail.outbox
+    assert email.to == ["ada@example.com"]
+    assert email.subject == f"Your Cellar order {paid.reference} is paid"
+    assert [name for name, _, _ in email.attachments] == [paid.invoice.filename]
+    assert list(paid.emails.values_list("kind", flat=True)) == ["paid", "paid"]
+    assert log_entries(paid, "cellar.order.resend_invoice") == [
+        {"to": "ada@example.com"}
+    ]
+
+
+def test_regenerate_invoice_renders_the_same_number_again(
+    merchant, paid, django_capture_on_commit_callbacks
+):
+    before = Invoice.objects.get(order=paid)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        merchant.post(f"/admin/orders/regenerate_invoice/{paid.pk}/")
+
+    after = Invoice.objects.get(order=paid)
+    assert (after.number, after.status) == (before.number, Invoice.Status.READY)
+    assert after.attempts == before.attempts + 1
+    assert after.pdf.name == before.pdf.name
+    assert len(mail.outbox) == 0
+    assert log_entries(paid, "cellar.order.regenerate_invoice") == [
+        {"invoice": before.number}
+    ]
+
+
+def test_mark_shipped_tells_the_shopper_once(
+    merchant, paid, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = merchant.post(
+            f"/admin/orders/ship/{paid.pk}/", {"tracking_number": " 1Z999AA1 "}
+        )
+        again = merchant.post(f"/admin/orders/ship/{paid.pk}/", follow=True)
+
+    assert response.status_code == 302
+    order = Order.objects.get(pk=paid.pk)
+    assert order.shipped_at is not None
+    assert order.tracking_number == "1Z999AA1"
+    [email] = mail.outbox
+    assert email.subject == f"Your Cellar order {paid.reference} is on its way"
+    assert "Tracking number: 1Z999AA1" in email.body
+    assert messages_of(again) == [
+        f"Order {paid.reference} is marked shipped; the shopper is told.",
+        f"{paid.reference} was already marked shipped.",
+    ]
+    assert log_entries(order, "cellar.order.ship") == [{"tracking_number": "1Z999AA1"}]
+
+
+def test_a_tracking_number_too_long_is_refused(merchant, paid):
+    response = merchant.post(
+        f"/admin/orders/ship/{paid.pk}/", {"tracking_number": "X" * 101}
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "tracking_number": [
+            "Ensure this value has at most 100 characters (it has 101)."
+        ]
+    }
+    assert Order.objects.get(pk=paid.pk).shipped_at is None
+
+
+def test_clear_attention_needs_a_note_and_keeps_the_reason_in_the_log(merchant, paid):
+    Order.objects.filter(pk=paid.pk).update(
+        needs_attention=True, attention_reason="Oversold: CART-RED ×1."
+    )
+    url = f"/admin/orders/clear_attention/{paid.pk}/"
+
+    without_note = merchant.post(url, {"note": ""})
+    with_note = merchant.post(url, {"note": "Restocked from the back room."})
+
+    assert without_note.status_code == 200
+    assert without_note.context["form"].errors == {"note": ["This field is required."]}
+    assert with_note.status_code == 302
+    order = Order.objects.get(pk=paid.pk)
+    assert (order.needs_attention, order.attention_reason) == (False, "")
+    assert log_entries(order, "cellar.order.clear_attention") == [
+        {"reason": "Oversold: CART-RED ×1.", "note": "Restocked from the back room."}
+    ]
+    inspect = merchant.get(f"/admin/orders/inspect/{paid.pk}/").content.decode()
+    assert "Restocked from the back room." in inspect
+
+
+def test_replaying_an_event_changes_nothing_twice(merchant, paid):
+    event = StripeEvent.objects.get(type="checkout.session.completed")
+
+    response = merchant.post(f"/admin/stripe-events/replay/{event.pk}/", follow=True)
+
+    assert messages_of(response) == [f"{event.event_id} replayed: processed."]
+    paid.refresh_from_db()
+    assert paid.status == OrderStatus.PAID
+    assert paid.history.count() == 1
+    assert log_entries(event, "cellar.stripe_event.replay") == [{"status": "processed"}]
