@@ -3,6 +3,8 @@ import secrets
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django_countries.fields import CountryField
 
 from products.pricing import quantize
@@ -72,8 +74,22 @@ class Order(models.Model):
 
     stripe_session_id = models.CharField(max_length=255, unique=True, null=True)
     stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    # The Stripe Customer of the session: a returning shopper's, chosen once when
+    # the order is placed (so a retried session create sends the same parameters),
+    # or the one Stripe created on payment.
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
+    customer = models.ForeignKey(
+        "Customer",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
+    )
     checkout_expires_at = models.DateTimeField()
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    stripe_refund_id = models.CharField(max_length=255, blank=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
 
     needs_attention = models.BooleanField(default=False)
     attention_reason = models.TextField(blank=True)
@@ -86,6 +102,16 @@ class Order(models.Model):
         ordering = ["-created_at"]
         verbose_name = "order"
         verbose_name_plural = "orders"
+        permissions = [
+            ("refund_order", "Can refund an order through Stripe"),
+            ("ship_order", "Can mark an order shipped"),
+            ("manage_order_invoice", "Can resend or regenerate an order's invoice"),
+            ("clear_order_attention", "Can clear an order's needs-attention flag"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "paid_at"], name="order_status_paid_at"),
+            models.Index(fields=["paid_at"], name="order_paid_at"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["checkout_key"],
@@ -100,6 +126,18 @@ class Order(models.Model):
     @property
     def is_paid(self):
         return self.status in (OrderStatus.PAID, OrderStatus.REFUNDED)
+
+    @property
+    def currency_code(self):
+        return self.currency.upper()
+
+    @property
+    def has_invoice(self):
+        return getattr(self, "invoice", None) is not None
+
+    @property
+    def invoice_ready(self):
+        return self.has_invoice and self.invoice.status == Invoice.Status.READY
 
     @property
     def invoice_state(self):
@@ -157,6 +195,28 @@ class OrderStatusChange(models.Model):
         return f"{self.order}: {self.from_status} → {self.to_status} ({self.cause})"
 
 
+class OrderEmail(models.Model):
+    """An email sent to the shopper about an order, for the merchant to see."""
+
+    class Kind(models.TextChoices):
+        PAID = "paid", "Order paid, with invoice"
+        SHIPPED = "shipped", "Order shipped"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    to = models.EmailField()
+    subject = models.CharField(max_length=255)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        verbose_name = "order email"
+        verbose_name_plural = "order emails"
+
+    def __str__(self):
+        return f"{self.order}: {self.subject} → {self.to}"
+
+
 class StripeEvent(models.Model):
     """The ledger of webhook events; the unique id makes a redelivery a no-op."""
 
@@ -179,6 +239,7 @@ class StripeEvent(models.Model):
         ordering = ["-received_at"]
         verbose_name = "Stripe event"
         verbose_name_plural = "Stripe events"
+        permissions = [("replay_stripeevent", "Can replay a Stripe event")]
 
     def __str__(self):
         return f"{self.event_id} ({self.type})"
@@ -248,3 +309,77 @@ class Invoice(models.Model):
     @property
     def filename(self):
         return f"{self.number}.pdf"
+
+
+class CustomerQuerySet(models.QuerySet):
+    def for_email(self, email):
+        """Match an email as the unique index does: ignoring case."""
+        return self.alias(email_lower=Lower("email")).filter(
+            email_lower=Lower(Value(email))
+        )
+
+
+class Customer(models.Model):
+    """A shopper who paid at least once, recognised by email whatever its case.
+
+    Created or updated only on an order's paid transition. Stripe Customer ids are
+    kept per key mode: a test-mode id means nothing to live Stripe and vice versa.
+    """
+
+    email = models.EmailField()
+    name = models.CharField(max_length=120)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    address_line2 = models.CharField("address line 2", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = CountryField(blank=True)
+    stripe_customer_id_test = models.CharField(
+        "Stripe Customer (test mode)", max_length=255, blank=True
+    )
+    stripe_customer_id_live = models.CharField(
+        "Stripe Customer (live mode)", max_length=255, blank=True
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+    )
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CustomerQuerySet.as_manager()
+    # The inspect page lists a customer's orders; Wagtail's reference index would
+    # only add writes to every paid transition.
+    wagtail_reference_index_ignore = True
+
+    class Meta:
+        ordering = ["-last_order_at", "pk"]
+        verbose_name = "customer"
+        verbose_name_plural = "customers"
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="one_customer_per_email"),
+            models.UniqueConstraint(
+                fields=["stripe_customer_id_test"],
+                condition=~models.Q(stripe_customer_id_test=""),
+                name="one_customer_per_stripe_test_id",
+            ),
+            models.UniqueConstraint(
+                fields=["stripe_customer_id_live"],
+                condition=~models.Q(stripe_customer_id_live=""),
+                name="one_customer_per_stripe_live_id",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+    @staticmethod
+    def stripe_id_field(livemode):
+        return "stripe_customer_id_live" if livemode else "stripe_customer_id_test"
+
+    def stripe_id(self, livemode):
+        return getattr(self, self.stripe_id_field(livemode))

@@ -10,6 +10,11 @@ from django.utils import timezone
 from products.pricing import quantize, shop_currency, to_minor_units
 
 from . import stripe_api
+from .customers import (
+    ADDRESS_FIELDS,
+    forget_stripe_customer,
+    returning_stripe_customer,
+)
 from .models import Order, OrderLine, OrderStatus
 
 logger = logging.getLogger(__name__)
@@ -17,15 +22,7 @@ logger = logging.getLogger(__name__)
 # Stripe accepts 30 minutes to 24 hours; an hour keeps stock promises short.
 CHECKOUT_WINDOW = timedelta(hours=1)
 MIN_SESSION_WINDOW = timedelta(minutes=35)
-CONTACT_FIELDS = (
-    "email",
-    "name",
-    "address_line1",
-    "address_line2",
-    "city",
-    "postal_code",
-    "country",
-)
+CONTACT_FIELDS = ("email", *ADDRESS_FIELDS)
 
 
 class CartNotReady(Exception):
@@ -62,8 +59,11 @@ def place_order(cart, contact, user=None):
             .first()
         )
         if order is not None and not _window_too_short(order):
+            email_changed = order.email != contact["email"]
             for field in CONTACT_FIELDS:
                 setattr(order, field, contact[field])
+            if email_changed and order.stripe_session_id is None:
+                order.stripe_customer_id = returning_stripe_customer(order.email)
             order.save()
             return order
         if order is not None:
@@ -115,6 +115,7 @@ def _create_order(key, lines, cart, contact, user):
         total=max(subtotal - discount, quantize(0, currency)),
         coupon_code=coupon_code,
         checkout_expires_at=timezone.now() + CHECKOUT_WINDOW,
+        stripe_customer_id=returning_stripe_customer(contact["email"]),
         **{field: contact[field] for field in CONTACT_FIELDS},
     )
     for line in snapshot:
@@ -144,11 +145,16 @@ def checkout_session_params(order, success_url, cancel_url, stripe_coupon=None):
         "client_reference_id": order.reference,
         "metadata": {"order_reference": order.reference},
         "payment_intent_data": {"metadata": {"order_reference": order.reference}},
-        "customer_email": order.email,
         "success_url": success_url + "?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": cancel_url,
         "expires_at": int(order.checkout_expires_at.timestamp()),
     }
+    if order.stripe_customer_id:
+        params["customer"] = order.stripe_customer_id
+    else:
+        # Stripe makes the Customer on payment; fulfil_checkout keeps its id.
+        params["customer_email"] = order.email
+        params["customer_creation"] = "always"
     if stripe_coupon:
         params["discounts"] = [{"coupon": stripe_coupon}]
     return params
@@ -194,15 +200,35 @@ def checkout_session_url(order, success_url, cancel_url):
                 if session.status == "complete"
                 else ["Your previous checkout expired. Please check out again."]
             )
-        session = client.v1.checkout.sessions.create(
-            params=checkout_session_params(
-                order, success_url, cancel_url, _stripe_coupon(client, order)
-            ),
-            options={"idempotency_key": f"cellar-order-{order.token}-session"},
-        )
+        session = _create_session(client, order, success_url, cancel_url)
     except stripe.StripeError as error:
         logger.warning("Stripe refused or failed for order %s: %s", order, error)
         raise PaymentProviderError() from error
     Order.objects.filter(pk=order.pk).update(stripe_session_id=session.id)
     order.stripe_session_id = session.id
     return session.url
+
+
+def _create_session(client, order, success_url, cancel_url):
+    coupon = _stripe_coupon(client, order)
+
+    def create():
+        return client.v1.checkout.sessions.create(
+            params=checkout_session_params(order, success_url, cancel_url, coupon),
+            options={"idempotency_key": f"cellar-order-{order.token}-session"},
+        )
+
+    try:
+        return create()
+    except stripe.InvalidRequestError as error:
+        gone = error.code == "resource_missing" and error.param == "customer"
+        if not (order.stripe_customer_id and gone):
+            raise
+    # The returning shopper's Stripe Customer was deleted (in the dashboard, say):
+    # forget it and ask Stripe for a new one. A request that fails validation
+    # stores no idempotent result, so the same key runs the corrected request:
+    # https://docs.stripe.com/api/idempotent_requests
+    forget_stripe_customer(order.stripe_customer_id)
+    order.stripe_customer_id = ""
+    Order.objects.filter(pk=order.pk).update(stripe_customer_id="")
+    return create()

@@ -27,8 +27,14 @@ def client():
     return _client(settings.STRIPE_SECRET_KEY, settings.STRIPE_EMULATOR)
 
 
+def livemode():
+    """Whether the key in use is a live key; the emulator counts as test mode."""
+    return not settings.STRIPE_EMULATOR and settings.STRIPE_SECRET_KEY.startswith(
+        ("sk_live_", "rk_live_")
+    )
+
+
 def dashboard_url(kind, object_id):
     """A link to the object in Stripe's dashboard, in test or live mode by the key."""
-    live = settings.STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
-    prefix = "" if live else "test/"
+    prefix = "" if livemode() else "test/"
     return f"https://dashboard.stripe.com/{prefix}{kind}/{object_id}"

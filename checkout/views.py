@@ -1,10 +1,12 @@
 import contextlib
 import json
+import logging
 import re
 
 import stripe
 from django.conf import settings
 from django.contrib import messages
+from django.db import DatabaseError
 from django.db.models import Q
 from django.http import (
     FileResponse,
@@ -24,13 +26,15 @@ from .forms import CheckoutForm
 from .fulfilment import fulfil_checkout
 from .models import Invoice, Order
 from .orders import (
+    CONTACT_FIELDS,
     CartNotReady,
     PaymentProviderError,
     checkout_session_url,
     place_order,
 )
-from .webhooks import receive_event
+from .webhooks import malformed, receive_event
 
+logger = logging.getLogger(__name__)
 SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
 REMEMBERED_ORDERS = 20
 
@@ -52,10 +56,9 @@ def _prefill(request):
     if order is None and request.user.is_authenticated:
         order = request.user.orders.first()
     if order is not None:
-        return {
-            field: getattr(order, field)
-            for field in ("email", "name", "address_line1", "address_line2", "city")
-        } | {"postal_code": order.postal_code, "country": order.country.code}
+        return {field: getattr(order, field) for field in CONTACT_FIELDS} | {
+            "country": order.country.code
+        }
     if request.user.is_authenticated:
         return {"email": request.user.email, "name": request.user.get_full_name()}
     return {}
@@ -137,9 +140,17 @@ def webhook(request):
         return JsonResponse({"error": "Invalid Stripe-Signature."}, status=400)
     except (ValueError, UnicodeDecodeError):
         return JsonResponse({"error": "Malformed event payload."}, status=400)
-    if not isinstance(event, dict) or not {"id", "type", "data"} <= event.keys():
-        return JsonResponse({"error": "Malformed event payload."}, status=400)
-    return JsonResponse({"received": True, "result": receive_event(event)})
+    if reason := malformed(event):
+        return JsonResponse(
+            {"error": "Malformed event payload.", "detail": reason}, status=400
+        )
+    try:
+        result = receive_event(event)
+    except (DatabaseError, stripe.StripeError):
+        # Nothing was recorded (one transaction, rolled back): Stripe retries.
+        logger.exception("Webhook %s failed; Stripe will retry", event["id"])
+        return JsonResponse({"error": "Try again later."}, status=503)
+    return JsonResponse({"received": True, "result": result})
 
 
 @require_GET

@@ -34,7 +34,10 @@ class TooManyAttempts(Exception):
 
 def find(code):
     code = normalise_code(code)
-    return Coupon.objects.filter(code=code).first() if code else None
+    # PostgreSQL refuses NUL in a query string; no code can contain one.
+    if not code or "\x00" in code:
+        return None
+    return Coupon.objects.filter(code=code).first()
 
 
 def check(coupon, subtotal, now=None):

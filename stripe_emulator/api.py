@@ -347,6 +347,14 @@ def create_customer(params):
     return expand(store.save(customer), params.get("expand", []))
 
 
+def delete_customer(params, object_id):
+    """Stripe keeps a stub that retrieve returns: ``deleted_customer``."""
+    Hash({}).clean(params)
+    if store.load("customer", object_id) is None:
+        raise resource_missing("customer", object_id)
+    return store.save({"id": object_id, "object": "customer", "deleted": True})
+
+
 def retrieve(object_type):
     def handler(params, object_id):
         params = RETRIEVE.clean(params)
@@ -383,6 +391,7 @@ ROUTES = [
     ("GET", r"/v1/charges/(?P<object_id>[^/]+)", retrieve("charge")),
     ("POST", r"/v1/customers", create_customer),
     ("GET", r"/v1/customers/(?P<object_id>[^/]+)", retrieve("customer")),
+    ("DELETE", r"/v1/customers/(?P<object_id>[^/]+)", delete_customer),
     ("GET", r"/v1/events/(?P<event_id>[^/]+)", retrieve_event),
 ]
 _COMPILED = [
@@ -526,7 +535,8 @@ def _session_customer(params):
                 f"You may only specify one of these parameters: customer, {other}.",
                 param=other,
             )
-    if store.load("customer", customer_id) is None:
+    customer = store.load("customer", customer_id)
+    if customer is None or customer.get("deleted"):
         raise resource_missing("customer", customer_id, param="customer")
     return customer_id
 

@@ -6,7 +6,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from cart.tests.test_browser import in_stock_variants
-from checkout.models import Invoice, Order, OrderStatus
+from checkout.models import Customer, Invoice, Order, OrderStatus
 from coupons.models import Coupon
 from products.models import WineVariant
 
@@ -26,6 +26,7 @@ def test_shopper_applies_a_coupon_and_pays_with_4242_after_a_declined_card(
             order__in=Order.objects.filter(email="grace@example.com")
         ).delete()
         Order.objects.filter(email="grace@example.com").delete()
+        Customer.objects.for_email("grace@example.com").delete()
         Coupon.objects.filter(code="WELCOME10").update(times_used=0)
         for variant in (first, second):
             WineVariant.objects.filter(pk=variant.pk).update(stock=variant.stock)

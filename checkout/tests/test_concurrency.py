@@ -8,12 +8,12 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 
-from checkout.models import Invoice, Order, OrderStatusChange, StripeEvent
+from checkout.models import Customer, Invoice, Order, OrderStatusChange, StripeEvent
 from products.models import WineVariant
 from products.tests import factories
 from stripe_emulator import payments, webhooks
 
-from .conftest import check_out, session_id_of
+from .conftest import CONTACT, check_out, session_id_of
 
 
 def run_concurrently(count, work):
@@ -59,6 +59,7 @@ def paid_session(committed_db):
         order__in=Order.objects.filter(stripe_session_id=session_id)
     ).delete()
     Order.objects.filter(stripe_session_id=session_id).delete()
+    Customer.objects.for_email(CONTACT["email"]).delete()
     country.delete()
 
 

@@ -50,6 +50,12 @@ def statuses(order):
     ]
 
 
+def queued_tasks(callbacks):
+    """The on-commit callbacks that queue a Celery task (others, such as the
+    catalogue cache's version bump, are not follow-up work)."""
+    return [c for c in callbacks if c.__qualname__ == "enqueue.<locals>.publish"]
+
+
 def stock(variant):
     return WineVariant.objects.get(pk=variant.pk).stock
 
@@ -95,7 +101,7 @@ def test_F1_a_duplicate_delivery_answers_200_and_changes_nothing(
     assert duplicate.status_code == 200
     assert duplicate.json() == {"received": True, "result": "duplicate"}
     # One invoice task, which queued one email: the redelivery queued nothing.
-    assert len(callbacks) == 2
+    assert len(queued_tasks(callbacks)) == 2
     assert Invoice.objects.filter(order=order).count() == 1
     assert len(mail.outbox) == 1
     assert statuses(Order.objects.get(pk=order.pk)) == [("pending", "paid", "webhook")]
@@ -333,9 +339,9 @@ def test_F9_follow_up_tasks_run_only_after_commit(
         assert Invoice.objects.count() == 0
         assert mail.outbox == []
 
-    assert len(callbacks) == 1
+    [queue_invoice] = queued_tasks(callbacks)
     with django_capture_on_commit_callbacks(execute=True):
-        callbacks[0]()
+        queue_invoice()
     assert Invoice.objects.get().order == order
     assert len(mail.outbox) == 1
 

@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
-from checkout.models import Invoice, Order, OrderStatus, StripeEvent
-from checkout.tests.conftest import check_out, session_id_of
+from checkout.models import Customer, Invoice, Order, OrderStatus, StripeEvent
+from checkout.tests.conftest import CONTACT, check_out, session_id_of
 from checkout.tests.test_concurrency import run_concurrently
 from coupons.models import Coupon
 from products.tests import factories
@@ -33,6 +33,7 @@ def ten_paid_sessions(committed_db):
         order__in=Order.objects.filter(stripe_session_id__in=sessions)
     ).delete()
     Order.objects.filter(stripe_session_id__in=sessions).delete()
+    Customer.objects.for_email(CONTACT["email"]).delete()
     coupon.delete()
     country.delete()
 

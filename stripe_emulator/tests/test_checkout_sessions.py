@@ -309,6 +309,29 @@ def test_a_session_for_an_existing_customer(stripe_client):
     )
 
 
+def test_a_deleted_customer_leaves_a_stub_and_takes_no_session(stripe_client):
+    # given
+    customer = stripe_client.v1.customers.create(params={"email": "old@example.com"})
+
+    # when
+    deleted = stripe_client.v1.customers.delete(customer.id)
+    fetched = stripe_client.v1.customers.retrieve(customer.id)
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        create_session(stripe_client, customer=customer.id, customer_email=None)
+    with pytest.raises(stripe.InvalidRequestError) as unknown:
+        stripe_client.v1.customers.delete("cus_missing")
+
+    # then: Stripe's deleted_customer example has exactly these fields
+    expected = {"id": customer.id, "object": "customer", "deleted": True}
+    assert deleted.to_dict() == fetched.to_dict() == expected
+    assert (refused.value.param, refused.value.code, refused.value.http_status) == (
+        "customer",
+        "resource_missing",
+        400,
+    )
+    assert (unknown.value.code, unknown.value.http_status) == ("resource_missing", 404)
+
+
 @pytest.mark.parametrize(
     ("overrides", "param", "message"),
     [
