@@ -186,6 +186,83 @@ def committed_db(django_db_setup, django_db_blocker):
         yield
 
 
+@pytest.fixture
+def celery_worker(redis_url, settings):
+    """Start a real `celery worker` process on Redis, on a queue of its own, and
+    send this process's tasks (the tests' and the live server's) to it.
+
+    Call it with extra environment variables (and another broker or pool if need
+    be); it returns the worker, whose ``log`` is the worker's output and
+    ``process`` the Popen. Needs committed data: the worker is another process with
+    its own database connection.
+    """
+    import subprocess
+    import sys
+    import time
+    import types
+    import uuid
+
+    from cellar.celery import app as celery_app
+
+    started = []
+    conf = celery_app.conf
+    saved = conf.task_always_eager, conf.broker_url, conf.task_default_queue
+
+    def use_broker(url):
+        # The app keeps pooled connections to the first broker URL it saw.
+        celery_app._pool = None
+        celery_app.amqp._producer_pool = None
+        conf.broker_url = url
+
+    def start(broker_url=None, pool="solo", **extra_env):
+        broker_url = broker_url or redis_url
+        queue = f"cellar-test-{uuid.uuid4().hex[:8]}"
+        db = connection.settings_dict
+        database_url = (
+            f"postgres://{db['USER']}:{db['PASSWORD'] or ''}@"
+            f"{db['HOST'] or 'localhost'}:{db['PORT'] or 5432}/{db['NAME']}"
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "cellar.settings.test",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": broker_url,
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
+            **extra_env,
+        }
+        log = ARTIFACTS / f"worker-{queue}.log"
+        log.parent.mkdir(exist_ok=True)
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "cellar", "worker"]
+                + ["-l", "info", "--pool", pool, "--concurrency", "1"]
+                + ["-Q", queue, "-n", f"{queue}@%h"]
+                + ["--without-gossip", "--without-mingle", "--without-heartbeat"],
+                cwd=ARTIFACTS.parent,
+                env=env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(process)
+        conf.task_always_eager = False
+        use_broker(broker_url)
+        conf.task_default_queue = queue
+        deadline = time.monotonic() + 60
+        while "ready." not in log.read_text():
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the worker did not start"
+            time.sleep(0.2)
+        return types.SimpleNamespace(log=log, process=process, queue=queue)
+
+    yield start
+    conf.task_always_eager, _, conf.task_default_queue = saved
+    use_broker(saved[1])
+    for process in started:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def browser(chromium_path):
     # Playwright's sync API runs an event loop in this thread; Django's ORM would

@@ -3,6 +3,7 @@ import re
 from django.conf import settings
 from django.templatetags.static import static
 from django.urls import include, path, re_path
+from django.utils.functional import lazy
 from django.views.generic import RedirectView, TemplateView
 from django.views.static import serve
 from wagtail import urls as wagtail_urls
@@ -23,7 +24,9 @@ urlpatterns = [
     path("sitemap.xml", sitemap, name="sitemap"),
     path(
         "favicon.ico",
-        RedirectView.as_view(url=static("img/favicon.svg"), permanent=True),
+        # Lazy: the manifest of collected files is read at the first request, not
+        # when the URLconf loads (manage.py check and migrate run before collectstatic).
+        RedirectView.as_view(url=lazy(static, str)("img/favicon.svg"), permanent=True),
     ),
     path(
         "robots.txt",

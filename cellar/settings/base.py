@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "cellar.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +58,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "home.caching.CataloguePageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "cellar.urls"
@@ -214,7 +216,55 @@ if STRIPE_EMULATOR:
     INSTALLED_APPS.append("stripe_emulator")
     STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or "whsec_cellar_emulator_dev_only"
 
+# Headers every environment sends, so tests and browsers run under them too. The shop
+# loads nothing from elsewhere; its checkout form redirects to Stripe Checkout.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"  # Wagtail's preview views opt in to SAMEORIGIN themselves
+# Neither the shop's script nor Wagtail's admin reads the CSRF cookie (both send the
+# token from the page).
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_HTTPONLY = True
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", *env.list("CSP_IMG_HOSTS", default=[])],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "form-action": ["'self'", "https://checkout.stripe.com"],
+    "frame-ancestors": ["'none'"],
+    "base-uri": ["'self'"],
+    "object-src": ["'none'"],
+}
+if MEDIA_BUCKET:
+    CONTENT_SECURITY_POLICY["img-src"].append(
+        f"https://{MEDIA_BUCKET}.s3.amazonaws.com"
+    )
+# The Wagtail admin prints inline scripts (InlinePanel, date pickers) and style
+# attributes, shows uploads as blob: previews and frames its own preview.
+CONTENT_SECURITY_POLICY_RELAXED = {
+    **CONTENT_SECURITY_POLICY,
+    "script-src": ["'self'", "'unsafe-inline'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": [*CONTENT_SECURITY_POLICY["img-src"], "blob:"],
+    "frame-src": ["'self'"],
+    "frame-ancestors": ["'self'"],
+}
+# The emulated payment page stands in for Stripe's, another origin with its own
+# policy; its template carries its own styles.
+CONTENT_SECURITY_POLICY_RELAXED_PATHS = ["/admin/"] + (
+    ["/_stripe/"] if STRIPE_EMULATOR else []
+)
+
+# Catalogue pages are cached whole, per URL, with each shopper's parts filled in
+# per request (home/caching.py); 0 turns the cache off.
+CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=600)
+
 WAGTAIL_SITE_NAME = "Cellar"
+# The admin would fetch Wagtail's release list from the browser; nothing is loaded
+# from elsewhere at run time (and the CSP would refuse it).
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]

@@ -11,10 +11,14 @@ SECRET_KEY = "test-only-insecure-key"
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if env.str("EMAIL_FILE_PATH", default=""):
+    # A worker process's mail, written where the test that started it reads it.
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH")
 
 _tmp = Path(tempfile.mkdtemp(prefix="cellar-test-"))
 atexit.register(shutil.rmtree, _tmp, ignore_errors=True)
-MEDIA_ROOT = _tmp / "media"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=_tmp / "media")
 PRIVATE_MEDIA_ROOT = env.path("PRIVATE_MEDIA_ROOT", default=_tmp / "private")
 STATIC_ROOT = _tmp / "static"
 STATIC_ROOT.mkdir()
@@ -43,6 +47,10 @@ WAGTAILADMIN_BASE_URL = "http://testserver"
 CELERY_TASK_ALWAYS_EAGER = True
 # Request threads of the live server must not keep connections open past the run.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# A cached page would outlive the test transaction it was rendered in; the cache's
+# own tests turn it on.
+CATALOGUE_CACHE_SECONDS = 0
 
 # Tests deliver the Stripe emulator's events themselves: twice, late, out of order.
 STRIPE_EMULATOR_AUTO_DELIVER = False

@@ -59,3 +59,6 @@ def test_500_page_renders_without_context():
 
     html = render_to_string("500.html")
     assert "Something went wrong on our side" in html
+    # Styled by a stylesheet the strict CSP allows, not an inline <style>.
+    assert '<link rel="stylesheet" href="/static/css/error.css">' in html
+    assert "<style" not in html
