@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: run test lint format bench install install-dev clean
 
@@ -40,6 +41,12 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	DJANGO_SETTINGS_MODULE=cellar.settings.dev $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=cellar.settings.dev $(BIN)/python manage.py makemigrations --check --dry-run
+
+# The load benchmark (bench/run.py): needs wrk (Debian's package) and, for the
+# figures in the README, DATABASE_URL (PostgreSQL) and REDIS_URL.
+bench: install
+	@command -v wrk >/dev/null || { echo "bench: install wrk (apt-get install wrk)"; exit 1; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 format: install-dev
 	$(BIN)/ruff check --fix .

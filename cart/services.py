@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from wagtail.images import get_image_model
 
 from coupons import services as coupon_rules
@@ -26,6 +26,10 @@ SESSION_KEY = "cart"
 MAX_LINE_QUANTITY = 24
 MAX_LINES = 50
 CART_RENDITION = "fill-96x120"
+LINE_FIELDS = (
+    *("label", "sku", "price", "stock", "active"),
+    *("page__title", "page__vintage", "page__live", "page__url_path", "page__image"),
+)
 
 _ID = re.compile(r"[1-9][0-9]{0,17}")
 _WHOLE = re.compile(r"-?[0-9]+")
@@ -244,7 +248,7 @@ class Cart:
                     "quantity": line.quantity,
                     "unit_price": str(quantize(line.unit_price)),
                     "line_total": str(line.total),
-                    "url": line.wine.get_url(request),
+                    "url": _wine_url(line.wine, request),
                 }
                 for line in lines
             ],
@@ -399,14 +403,30 @@ class Cart:
             )
 
 
+def _with_pages():
+    """Variants with what a cart line shows of their wine, in one query: only those
+    columns, since a wine page has dozens the cart never reads."""
+    return WineVariant.objects.select_related("page").only(*LINE_FIELDS)
+
+
 def _variants(ids):
-    """The variants for these ids, with what a cart line shows, in constant queries."""
+    """The variants for these ids with their wine pages, in one query."""
+    return _with_pages().in_bulk([int(key) for key in ids])
+
+
+def prefetch_thumbnails(lines):
+    """Each line's bottle shot and its cart-sized rendition, in two queries for all
+    lines: only the cart page shows them."""
     images = get_image_model().objects.prefetch_renditions(CART_RENDITION)
-    return (
-        WineVariant.objects.select_related("page")
-        .prefetch_related(Prefetch("page__image", queryset=images))
-        .in_bulk([int(key) for key in ids])
+    prefetch_related_objects(
+        [line.wine for line in lines], Prefetch("image", queryset=images)
     )
+
+
+def _wine_url(page, request):
+    """The wine's URL on this site; one lookup of the site root paths a request."""
+    parts = page.get_url_parts(request)
+    return parts[2] if parts else None
 
 
 def _buyable(variant):
@@ -414,7 +434,7 @@ def _buyable(variant):
 
 
 def _available(variant_id, field):
-    variant = WineVariant.objects.select_related("page").filter(pk=variant_id).first()
+    variant = _with_pages().filter(pk=variant_id).first()
     if variant is None:
         _fail(field, "That is not a wine we sell.")
     if not _buyable(variant):

@@ -2,15 +2,15 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
-from django.shortcuts import redirect
+from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coupons.services import CouponRejected, TooManyAttempts
 
-from .services import Cart, CartConflict, CartError
+from .services import Cart, CartConflict, CartError, prefetch_thumbnails
 
 MAX_API_BODY = 64 * 1024
 
@@ -28,12 +28,13 @@ def _next_url(request):
             require_https=request.is_secure(),
         ):
             return candidate
-    return "cart:detail"
+    return reverse("cart:detail")
 
 
 def _render_cart(request, cart, errors=None, status=200):
     for notice in cart.notices:
         messages.warning(request, notice)
+    prefetch_thumbnails(cart.lines)
     return TemplateResponse(
         request,
         "cart/cart.html",
@@ -52,7 +53,8 @@ def _changed(request, cart, message):
     if wants_json(request):
         return JsonResponse({"message": message, **cart.as_json()})
     messages.success(request, message)
-    return redirect(_next_url(request))
+    # Not redirect(): it would read a bare word such as next=0 as a view name.
+    return HttpResponseRedirect(_next_url(request))
 
 
 @require_GET

@@ -11,6 +11,7 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
+from . import caching
 from .blocks import BodyBlock
 
 
@@ -51,6 +52,7 @@ class HomePage(Page):
     def get_context(self, request, *args, **kwargs):
         from products.models import WinePage
 
+        caching.mark_cacheable(request, self)
         context = super().get_context(request, *args, **kwargs)
         context["featured_wines"] = (
             WinePage.objects.for_listing().filter(in_stock=True).order_by("-pk")[:8]

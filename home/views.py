@@ -10,6 +10,8 @@ from kombu import Connection
 
 from products.models import WinePage
 
+from . import caching
+
 SEARCH_RESULTS_PER_PAGE = 12
 MAX_QUERY_LENGTH = 200
 
@@ -18,6 +20,7 @@ MAX_QUERY_LENGTH = 200
 def search(request):
     query = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
     results = None
+    caching.mark_cacheable(request)
     if query:
         wines = WinePage.objects.for_listing().order_by()
         results = Paginator(

@@ -23,6 +23,7 @@ from wagtail.models import Orderable, Page, PageManager
 from wagtail.query import PageQuerySet
 from wagtail.search import index
 
+from home import caching
 from home.blocks import BodyBlock
 
 from .pricing import quantize, shop_currency
@@ -88,6 +89,7 @@ class PlacePage(Page):
     def get_context(self, request, *args, **kwargs):
         from .catalogue import browse_wines
 
+        caching.mark_cacheable(request, self)
         context = super().get_context(request, *args, **kwargs)
         context.update(browse_wines(request, scope=self))
         context["breadcrumbs"] = self.get_ancestors().filter(depth__gt=2)
@@ -316,6 +318,7 @@ class WinePage(Page):
         return grandparent.title if grandparent else ""
 
     def get_context(self, request, *args, **kwargs):
+        caching.mark_cacheable(request, self)
         context = super().get_context(request, *args, **kwargs)
         variants = [variant for variant in self.variants.all() if variant.active]
         image = self.image.get_rendition(DETAIL_RENDITION) if self.image else None

@@ -7,7 +7,7 @@ from wagtail.images.tests.utils import get_test_image_file
 from products.tests import factories
 
 # Stated in the README; the same with 1 line and with 30.
-MAX_QUERIES = {"/cart/": 8, "/cart/api/": 5}
+MAX_QUERIES = {"/cart/": 8, "/cart/api/": 2}
 
 
 @pytest.fixture

@@ -1,7 +1,9 @@
 """Every catalogue page makes the same number of queries with 10 and 100 wines."""
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from wagtail.images import get_image_model
 from wagtail.images.tests.utils import get_test_image_file
@@ -10,8 +12,9 @@ from products.models import WinePage
 
 from . import factories
 
-# The most queries each page may make, stated in the README. A page that starts
-# making a query per wine fails here long before the catalogue gets big.
+# The most queries each page may make when it is rendered (the first visit after a
+# change; later visits come from the cache with none), stated in the README. A page
+# that starts making a query per wine fails here long before the catalogue gets big.
 MAX_QUERIES = {
     "home": 11,
     "wines index": 17,
@@ -76,3 +79,19 @@ def test_query_counts_do_not_grow_with_the_catalogue(
     for name, url in PAGES.items():
         with django_assert_max_num_queries(MAX_QUERIES[name]):
             client.get(url)
+
+
+def test_cached_pages_make_no_queries_at_any_size(growth_region, settings):
+    """From the cache, a new visitor's page costs no query with 10 or 100 wines."""
+    settings.CATALOGUE_CACHE_SECONDS = 600
+    cache.clear()
+    image = get_image_model().objects.create(
+        title="Scale bottle", file=get_test_image_file()
+    )
+    try:
+        for start, stop in ((0, 10), (10, 100)):
+            add_wines(growth_region, image, start, stop)
+            warm = {name: count_queries(Client(), url) for name, url in PAGES.items()}
+            assert warm == dict.fromkeys(PAGES, 0), stop
+    finally:
+        cache.clear()

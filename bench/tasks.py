@@ -1,0 +1,142 @@
+"""The benchmark's database-side steps, run by bench/run.py in a subprocess with
+the phase's settings: ``python -m bench.tasks <step>`` reads JSON on stdin and
+prints JSON on stdout."""
+
+import io
+import json
+import sys
+
+import django
+
+BENCH_STOCK = 1_000_000
+
+
+def build(argument):
+    """Migrate, load the demo catalogue (both idempotent), collect static files,
+    and prepare: one process instead of four."""
+    from django.core.management import call_command
+
+    quiet = {"verbosity": 0, "stdout": io.StringIO()}  # stdout carries the JSON
+    call_command("migrate", interactive=False, **quiet)
+    call_command("load_demo_data", wines=argument["wines"], **quiet)
+    if argument["collectstatic"]:
+        call_command("collectstatic", interactive=False, **quiet)
+    return prepare(None)
+
+
+def prepare(_):
+    """Stock for a long run, an empty cache, and the pages the scenarios visit."""
+    import redis
+    from django.conf import settings
+
+    from products.models import CountryPage, RegionPage, WinePage, WineVariant
+
+    # Only what was in stock is topped up: sold-out wines stay sold out.
+    WineVariant.objects.filter(active=True, stock__gt=0).update(stock=BENCH_STOCK)
+    if settings.REDIS_URL:
+        prefix = settings.CACHES["default"]["KEY_PREFIX"]
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter(f"{prefix}:*", count=1000):
+            client.delete(key)
+    else:
+        from django.core.cache import cache
+
+        cache.clear()
+    buyable = WineVariant.objects.filter(
+        active=True, stock=BENCH_STOCK, page__live=True
+    ).order_by("pk")
+    country = CountryPage.objects.live().order_by("path").first()
+    region = RegionPage.objects.live().child_of(country).order_by("path").first()
+    wine = (
+        WinePage.objects.live()
+        .child_of(region)
+        .filter(image__isnull=False, pk__in=buyable.values("page"))
+        .order_by("path")
+        .first()
+    )
+    return {
+        "variants": list(buyable.values_list("pk", flat=True)[:20]),
+        "burst_variant": buyable.last().pk,
+        "wines": WinePage.objects.live().count(),
+        "urls": {
+            "country": country.url,
+            "region": region.url,
+            "wine": wine.url,
+        },
+    }
+
+
+def pay(session_ids):
+    """Pay each Checkout Session with the test card; its completed event, each."""
+    from stripe_emulator import payments
+    from stripe_emulator.models import EmulatedEvent
+    from stripe_emulator.webhooks import payload
+
+    events = []
+    for session_id in session_ids:
+        payments.pay(session_id, "4242424242424242", email="bench@cellar.test")
+        event = EmulatedEvent.objects.filter(
+            type="checkout.session.completed", data__data__object__id=session_id
+        ).get()
+        events.append(json.loads(payload(event)))
+    return events
+
+
+def fulfilments(argument):
+    """How many times each order became paid, the events the ledger holds, and the
+    stock left of the variant they bought."""
+    from checkout.models import Order, OrderStatus, OrderStatusChange, StripeEvent
+    from products.models import WineVariant
+
+    session_ids = argument["sessions"]
+    orders = Order.objects.filter(stripe_session_id__in=session_ids)
+    paid = OrderStatusChange.objects.filter(
+        order__in=orders, to_status=OrderStatus.PAID
+    )
+    per_order = {order.pk: 0 for order in orders}
+    for change in paid:
+        per_order[change.order_id] += 1
+    return {
+        "orders": len(per_order),
+        "paid": orders.filter(status=OrderStatus.PAID).count(),
+        "paid_transitions": sorted(set(per_order.values())),
+        "ledger": StripeEvent.objects.filter(
+            payload__data__object__id__in=session_ids
+        ).count(),
+        "stock": WineVariant.objects.get(pk=argument["variant"]).stock,
+    }
+
+
+def invoices(session_ids):
+    from checkout.models import Invoice
+
+    rows = Invoice.objects.filter(order__stripe_session_id__in=session_ids)
+    return {
+        "invoices": rows.count(),
+        "orders": rows.values("order").distinct().count(),
+        "ready": rows.filter(status=Invoice.Status.READY).count(),
+        "emailed": rows.filter(emailed_at__isnull=False).count(),
+        "attempts": sorted(set(rows.values_list("attempts", flat=True))),
+    }
+
+
+def purge_queue(_):
+    """Drop queued tasks from the bench's own queue (never the shop's)."""
+    from cellar.celery import app
+
+    return app.control.purge()
+
+
+STEPS = {
+    "build": build,
+    "prepare": prepare,
+    "pay": pay,
+    "fulfilments": fulfilments,
+    "invoices": invoices,
+    "purge_queue": purge_queue,
+}
+
+if __name__ == "__main__":
+    django.setup()
+    argument = json.load(sys.stdin)
+    json.dump(STEPS[sys.argv[1]](argument), sys.stdout)

@@ -1,0 +1,221 @@
+"""Catalogue pages from the cache: a published change shows at once, and every
+shopper sees their own cart, messages and CSRF token (home/caching.py)."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from products.pricing import format_money
+from products.tests import factories
+
+BADGE = re.compile(r'<span class="cart-badge" data-cart-count>(\d+)</span>')
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+@pytest.fixture
+def page_cache(settings):
+    settings.CATALOGUE_CACHE_SECONDS = 600
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def cellar_red(db):
+    region = factories.region("Cache Valley", factories.country("Cacheland"))
+    return factories.wine(
+        region,
+        "Cache Red",
+        variants=[
+            factories.variant("19.00", stock=30, sku="CACHE-75"),
+            factories.variant("100.00", stock=30, sku="CACHE-C6", label="Case of 6"),
+        ],
+    )
+
+
+def get(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return response.content.decode(), len(queries)
+
+
+def badge(html):
+    return int(BADGE.search(html).group(1))
+
+
+def test_a_cached_page_costs_no_query(page_cache, cellar_red, client):
+    cold, cold_queries = get(client, cellar_red.url)
+
+    warm, warm_queries = get(client, cellar_red.url)
+
+    assert cold_queries > 0
+    assert warm_queries == 0
+    assert TOKEN.sub("", warm) == TOKEN.sub("", cold)
+
+
+def test_a_published_price_change_shows_on_the_next_request(
+    page_cache, cellar_red, client
+):
+    region_url = cellar_red.get_parent().url
+    for url in (cellar_red.url, region_url, "/search/?q=Cache"):
+        html, _ = get(client, url)
+        assert format_money(Decimal("19.00")) in html
+        get(client, url)  # now from the cache
+
+    # An editor changes the bottle's price and publishes.
+    page = cellar_red.specific_class.objects.get(pk=cellar_red.pk)
+    variants = list(page.variants.all())
+    variants[0].price = Decimal("23.00")
+    page.variants = variants
+    page.save_revision().publish()
+
+    for url in (cellar_red.url, region_url, "/search/?q=Cache"):
+        html, queries = get(client, url)
+        assert format_money(Decimal("23.00")) in html, url
+        assert format_money(Decimal("19.00")) not in html, url
+        assert queries > 0, url
+
+
+def test_an_unpublished_wine_leaves_at_once(page_cache, cellar_red, client):
+    get(client, cellar_red.url)
+    region_url = cellar_red.get_parent().url
+    assert "Cache Red" in get(client, region_url)[0]
+
+    cellar_red.unpublish()
+
+    assert client.get(cellar_red.url).status_code == 404
+    assert "Cache Red" not in get(client, region_url)[0]
+
+
+def test_stock_taken_by_a_paid_order_shows_at_once(page_cache, cellar_red, client):
+    from checkout.models import Order, OrderStatus, OrderStatusChange
+
+    get(client, cellar_red.url)
+    assert "In stock" in get(client, cellar_red.url)[0]
+    order = Order.objects.create(
+        checkout_key="cache-test",
+        currency="usd",
+        subtotal=Decimal("19.00"),
+        discount=Decimal("0.00"),
+        total=Decimal("19.00"),
+        email="cache@example.com",
+        name="Cache Tester",
+        address_line1="1 Cache Road",
+        city="Cachetown",
+        postal_code="1234",
+        country="US",
+        checkout_expires_at="2099-01-01T00:00:00Z",
+    )
+
+    # What fulfilment does on the paid transition: stock off in an UPDATE (no
+    # signal), and the status change recorded.
+    cellar_red.variants.filter(sku="CACHE-75").update(stock=2)
+    OrderStatusChange.objects.create(
+        order=order,
+        from_status=OrderStatus.PENDING,
+        to_status=OrderStatus.PAID,
+        cause="test",
+    )
+
+    html, _ = get(client, cellar_red.url)
+    assert "Only 2 left" in html
+
+
+def test_two_shoppers_never_see_each_others_cart(page_cache, cellar_red):
+    bottle, case = cellar_red.variants.order_by("sku")
+    alice, bob, carol = (Client(enforce_csrf_checks=True) for _ in range(3))
+    url = cellar_red.url
+    region_url = cellar_red.get_parent().url
+
+    # Each adds from the cached wine page, with the CSRF token it was given.
+    for shopper, variant, quantity in ((alice, case, 2), (bob, bottle, 5)):
+        html, _ = get(shopper, url)
+        token = TOKEN.search(html).group(1)
+        response = shopper.post(
+            "/cart/add/",
+            {"variant": variant.pk, "quantity": quantity, "csrfmiddlewaretoken": token},
+        )
+        assert response.status_code == 302
+
+    alice_page, alice_queries = get(alice, url)
+    bob_page, bob_queries = get(bob, url)
+    carol_page, carol_queries = get(carol, url)
+
+    assert (badge(alice_page), badge(bob_page), badge(carol_page)) == (2, 5, 0)
+    assert "Added 2 × Cache Red (Case of 6) to your cart." in alice_page
+    assert "Added 5 × Cache Red (75 cl bottle) to your cart." in bob_page
+    assert "Added" not in carol_page
+    assert "Added 2" not in bob_page and "Added 5" not in alice_page
+    # Served from the cache: only a shopper's own session is read (from the
+    # database under the test settings, from Redis in production).
+    assert (alice_queries, bob_queries, carol_queries) == (1, 1, 0)
+    assert len({TOKEN.search(p).group(1) for p in (alice_page, bob_page)}) == 2
+    for shopper, count in ((alice, 2), (bob, 5), (carol, 0)):
+        assert badge(get(shopper, region_url)[0]) == count
+    assert [
+        (item["sku"], item["quantity"])
+        for item in alice.get("/cart/api/").json()["items"]
+    ] == [("CACHE-C6", 2)]
+    assert [
+        (item["sku"], item["quantity"])
+        for item in bob.get("/cart/api/").json()["items"]
+    ] == [("CACHE-75", 5)]
+    assert "sessionid" not in carol.cookies
+
+
+def test_signed_in_staff_are_never_served_from_the_cache(
+    page_cache, cellar_red, client, staff_client
+):
+    get(client, cellar_red.url)
+    editor = staff_client("Editors")
+
+    _, first = get(editor, cellar_red.url)
+    _, second = get(editor, cellar_red.url)
+
+    assert first > 0 and second > 0
+
+
+def test_made_up_query_parameters_are_not_cached(page_cache, cellar_red, client):
+    url = cellar_red.get_parent().url
+    get(client, f"{url}?utm_source=mail")
+
+    _, queries = get(client, f"{url}?utm_source=mail")
+
+    assert queries > 0
+    assert cache.get(f"catalogue:page:2:http://testserver{url}?utm_source=mail") is None
+
+
+def test_pages_that_are_not_cached_show_no_hole_markers(page_cache, cellar_red, client):
+    """A 404 and a plain content page go through the same view, uncached."""
+    missing = client.get(cellar_red.url + "no-such-page/")
+    about = client.get("/about/")
+
+    assert missing.status_code == 404
+    for response in (missing, client.get(cellar_red.url), about):
+        assert "<!--hole" not in response.content.decode()
+        assert "<!--/hole" not in response.content.decode()
+    assert "data-cart-count>0</span>" in missing.content.decode()
+
+
+def test_the_header_of_uncached_pages_shows_a_new_country_at_once(
+    page_cache, db, client
+):
+    # Given the cart page has been shown once, its header's countries remembered
+    before, first_queries = get(client, "/cart/")
+    again, again_queries = get(client, "/cart/")
+    assert "Newland" not in before
+    assert again_queries < first_queries
+
+    # When an editor publishes a country
+    country = factories.country("Newland")
+    country.save_revision().publish()
+
+    # Then the next page's header links to it
+    after, _ = get(client, "/cart/")
+    assert f'<a href="{country.url}">Newland</a>' in after
