@@ -160,7 +160,7 @@ def journey(page, shop_server, screenshots, cast, celery_worker, mailbox, settin
     snap("editor-preview")
     page.get_by_role("button", name="More actions").click()
     page.get_by_role("button", name="Publish").click()
-    page.get_by_text(f"Page '{NEW_WINE}' has been published.").wait_for()
+    page.get_by_text(f"Page '{NEW_WINE}' created and published.").wait_for()
     snap("editor-published")
     wine = WinePage.objects.live().get(title=NEW_WINE)
     assert wine.get_parent().pk == region.pk
