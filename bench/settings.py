@@ -30,6 +30,7 @@ ROOT_URLCONF = "bench.urls"
 MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]  # noqa: F405
 
 # Runs never share cache keys or Celery queues with the shop or the test suite.
-CACHES["default"]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="cellar-bench")
+for alias in set(CACHES) & {"default", "sessions"}:
+    CACHES[alias]["KEY_PREFIX"] = env.str("CACHE_KEY_PREFIX", default="cellar-bench")
 CELERY_TASK_DEFAULT_QUEUE = env.str("BENCH_QUEUE", default="cellar-bench")
 LOGGING["root"]["level"] = env.str("LOG_LEVEL", default="WARNING")  # noqa: F405

@@ -19,6 +19,9 @@ print(json.dumps({
     "DATABASE_NAME": str(settings.DATABASES["default"]["NAME"]),
     "CACHE": settings.CACHES["default"]["BACKEND"],
     "SESSION_ENGINE": settings.SESSION_ENGINE,
+    "SESSION_STORE": settings.CACHES.get(settings.SESSION_CACHE_ALIAS, {}).get(
+        "LOCATION"
+    ) if "cache" in settings.SESSION_ENGINE else None,
     "CELERY_TASK_ALWAYS_EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
     "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     "SHOP_CURRENCY": settings.SHOP_CURRENCY,
@@ -32,6 +35,7 @@ CLEAN = {
     "SECRET_KEY": "",
     "DATABASE_URL": "",
     "REDIS_URL": "",
+    "SESSION_REDIS_URL": "",
     "STRIPE_SECRET_KEY": "",
     "STRIPE_WEBHOOK_SECRET": "",
     "SHOP_CURRENCY": "",
@@ -96,8 +100,9 @@ def test_production_starts_when_configured():
         "DEBUG": False,
         "DATABASE_ENGINE": "django.db.backends.postgresql",
         "DATABASE_NAME": "cellar",
-        "CACHE": "django.core.cache.backends.redis.RedisCache",
-        "SESSION_ENGINE": "django.contrib.sessions.backends.cached_db",
+        "CACHE": "cellar.cache.RedisCache",
+        "SESSION_ENGINE": "django.contrib.sessions.backends.cache",
+        "SESSION_STORE": "redis://cache.internal:6379/1",
         "CELERY_TASK_ALWAYS_EAGER": False,
         "CELERY_BROKER_URL": "redis://cache.internal:6379/1",
         "SHOP_CURRENCY": "eur",
@@ -115,6 +120,23 @@ def test_production_starts_when_configured():
     }
 
 
+def test_sessions_can_live_on_a_redis_of_their_own():
+    result = run_settings(
+        "cellar.settings.production",
+        SECRET_KEY="s" * 50,
+        STRIPE_SECRET_KEY="sk_test_x",
+        STRIPE_WEBHOOK_SECRET="whsec_x",
+        REDIS_URL="redis://cache.internal:6379/1",
+        SESSION_REDIS_URL="redis://sessions.internal:6379/0",
+    )
+
+    assert result.returncode == 0, result.stderr
+    settings = json.loads(result.stdout)
+    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.cache"
+    assert settings["SESSION_STORE"] == "redis://sessions.internal:6379/0"
+    assert settings["CELERY_BROKER_URL"] == "redis://cache.internal:6379/1"
+
+
 def test_development_defaults_need_nothing_installed():
     result = run_settings("cellar.settings.dev")
 
@@ -125,6 +147,7 @@ def test_development_defaults_need_nothing_installed():
         "DATABASE_NAME": str(BASE_DIR / "db.sqlite3"),
         "CACHE": "django.core.cache.backends.locmem.LocMemCache",
         "SESSION_ENGINE": "django.contrib.sessions.backends.db",
+        "SESSION_STORE": None,
         "CELERY_TASK_ALWAYS_EAGER": True,
         "CELERY_BROKER_URL": "memory://",
         "SHOP_CURRENCY": "usd",

@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "wagtail.contrib.settings.context_processors.settings",
+                "home.context_processors.shop",
                 "cart.context_processors.cart",
             ],
         },
@@ -95,15 +96,23 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "cellar.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cellar"),
             "TIMEOUT": 300,
-        }
+        },
+        # Sessions (carts, logins) live in Redis alone: reading and writing one is a
+        # round trip, where a database copy would cost a commit on every cart change.
+        # Give this Redis persistence (appendonly) so a restart keeps them, and no
+        # eviction; SESSION_REDIS_URL can put them on a Redis of their own.
+        "sessions": {
+            "BACKEND": "cellar.cache.RedisCache",
+            "LOCATION": env.str("SESSION_REDIS_URL", default=REDIS_URL),
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cellar"),
+        },
     }
-    # Sessions hold carts: cached_db reads from Redis and keeps a database copy so
-    # a Redis restart never empties a shopper's cart.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_CACHE_ALIAS = "sessions"
 else:
     CACHES = {
         "default": {

@@ -36,7 +36,7 @@ CACHES = {
 }
 if env.str("REDIS_URL", default=""):
     CACHES["redis"] = {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "BACKEND": "cellar.cache.RedisCache",
         "LOCATION": env.str("REDIS_URL"),
         "KEY_PREFIX": "cellar-test",
     }

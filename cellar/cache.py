@@ -1,0 +1,30 @@
+"""Django's Redis cache, without a new client object for every call.
+
+Django's ``RedisCacheClient.get_client`` builds a ``redis.Redis`` around the
+connection pool on each cache call, and redis-py fills some 170 response callbacks
+into every new one: about 0.3 ms of CPU per call, more than the round trip to
+Redis. Sessions, the catalogue cache and Wagtail's site lookups all pay it on every
+request. A ``redis.Redis`` is safe to share between threads (each command borrows a
+connection from the pool), so each pool gets one for the life of the process.
+"""
+
+from django.core.cache.backends import redis as django_redis
+
+
+class RedisCacheClient(django_redis.RedisCacheClient):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
+class RedisCache(django_redis.RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = RedisCacheClient
