@@ -98,6 +98,18 @@ def wines(db):
 
 
 @pytest.fixture
+def page_cache(settings):
+    """The catalogue cache as production runs it (off in the test settings): whole
+    pages, and this process's copies of variants, shop settings and navigation."""
+    from django.core.cache import cache
+
+    settings.CATALOGUE_CACHE_SECONDS = 600
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
 def staff_client(db, django_user_model):
     """A client signed in as a new member of a group (Editors, Merchants)."""
     from django.contrib.auth.models import Group

@@ -53,6 +53,10 @@ TARGETS = {
     "cart add POST": 0.3,
 }
 GROWTH_SCENARIOS = ("wines index", "country", "region", "search")
+TABLE_SCENARIOS = (
+    *("floor", "home", "wines index", "country", "region", "wine", "search"),
+    *("cart page (3 lines)", "cart api GET", "cart add POST", "checkout POST"),
+)
 
 
 def log(message):
@@ -402,28 +406,45 @@ def run_wrk_scenarios(phase, server, args, only=None):
         log(f"  {name}: GET {path}")
         measure(name, path)
         results[name]["queries"] = queries_of(reader, "GET", path)
-    if only is None:
-        more_scenarios(phase, server, args, measure, results)
+    more_scenarios(phase, server, args, measure, results, only)
     median_floor = sorted(floors, key=lambda run: run["rps"])[len(floors) // 2]
     results = {"floor": dict(median_floor, floor_rps=median_floor["rps"]), **results}
     results["floor"]["queries"] = queries_of(reader, "GET", FLOOR)
     return results
 
 
-def more_scenarios(phase, server, args, measure, results):
+def more_scenarios(phase, server, args, measure, results, only=None):
     """The shopper's scenarios: a cart to read, lines to add, a checkout to start."""
     pages = phase.pages
 
+    def wanted(name):
+        return only is None or name in only
+
     # A shopper with three lines in the cart: the cart page and the JSON API.
+    cart_reads = [
+        (name, path)
+        for name, path in (
+            ("cart page (3 lines)", "/cart/"),
+            ("cart api GET", "/cart/api/"),
+        )
+        if wanted(name)
+    ]
     three = Shopper(server.port)
-    for variant in pages["variants"][:3]:
+    for variant in pages["variants"][:3] if cart_reads else ():
         three.add_to_cart(pages, variant)
-    cart_reads = (("cart page (3 lines)", "/cart/"), ("cart api GET", "/cart/api/"))
     for name, path in cart_reads:
         log(f"  {name}: GET {path} as a shopper with 3 lines")
         measure(name, path, extra=[three.cookie_header])
         results[name]["queries"] = queries_of(three, "GET", path)
 
+    if wanted("cart add POST"):
+        cart_adds(phase, server, measure, results)
+    if wanted("checkout POST"):
+        checkouts(phase, server, args, measure, results)
+
+
+def cart_adds(phase, server, measure, results):
+    pages = phase.pages
     log("  cart add POST: 32 shoppers adding 20 wines in turn")
     adders = []
     for number in range(32):
@@ -444,6 +465,9 @@ def more_scenarios(phase, server, args, measure, results):
         adders[0], "POST", "/cart/add/", one_more
     )
 
+
+def checkouts(phase, server, args, measure, results):
+    pages = phase.pages
     log(f"  checkout POST: {args.checkout_carts} carts to their Checkout Sessions")
     buyers = []
     for number in range(args.checkout_carts):
@@ -729,22 +753,26 @@ def main(argv=None):
     main_phase = Phase(args.wines, args)
     main_phase.build(collectstatic=True)
     server = serve(main_phase, args)
+    only = args.only
     try:
         runs = []
         for number in range(args.runs):
             log(f"run {number + 1}/{args.runs} at {args.wines} wines")
-            runs.append(with_ratios(run_wrk_scenarios(main_phase, server, args)))
+            runs.append(with_ratios(run_wrk_scenarios(main_phase, server, args, only)))
         report["scenarios"] = median_of_runs(runs)
-        report["webhook_burst"] = webhook_burst(main_phase, server, args)
-        report["invoices"] = invoices(main_phase, server, args)
+        if only is None or "webhook burst" in only:
+            report["webhook_burst"] = webhook_burst(main_phase, server, args)
+        if only is None or "invoices" in only:
+            report["invoices"] = invoices(main_phase, server, args)
         report["worker_memory"] = server.worker_memory()
     finally:
         server.stop()
 
     report["growth"] = {}
-    small = {name: report["scenarios"][name] for name in ("floor", *GROWTH_SCENARIOS)}
-    report["growth"][str(args.wines)] = small
-    if args.growth_wines:
+    if only is None:
+        small = {k: report["scenarios"][k] for k in ("floor", *GROWTH_SCENARIOS)}
+        report["growth"][str(args.wines)] = small
+    if args.growth_wines and only is None:
         big_phase = Phase(args.growth_wines, args)
         big_phase.build(start_from=main_phase)
         server = serve(big_phase, args)
@@ -801,7 +829,14 @@ def print_report(report, args):
             f"{result['p99_ms']:>9.2f}{result['queries']:>9}{result['ratio']:>8.2f}"
             f"{goal:>10}{result['errors']:>8}"
         )
-    burst = report["webhook_burst"]
+    if "webhook_burst" in report:
+        print_burst(report["webhook_burst"])
+    if "invoices" in report:
+        print_invoices(report["invoices"])
+    print_rest(report)
+
+
+def print_burst(burst):
     print(
         f"webhook burst: {burst['events']} events ({burst['unique']} unique, "
         f"{burst['duplicates']} duplicates, {burst['forged']} forged) from "
@@ -812,7 +847,9 @@ def print_report(report, args):
         f"order {burst['paid_transitions_per_order']}, stock taken "
         f"{burst['stock_taken']}, double fulfilments {burst['double_fulfilments']}"
     )
-    made = report["invoices"]
+
+
+def print_invoices(made):
     if "skipped" in made:
         print(f"invoices: skipped ({made['skipped']})")
     else:
@@ -823,6 +860,9 @@ def print_report(report, args):
             f"{made['median_s']} s per PDF (max {made['max_s']} s), all done in "
             f"{made['wall_s']} s"
         )
+
+
+def print_rest(report):
     for worker in report["worker_memory"]:
         print(
             f"gunicorn worker {worker['pid']}: peak RSS {worker['peak_mb']} MB, "
@@ -905,7 +945,19 @@ def parse_args(argv):
     parser.add_argument("--work-dir", default="/tmp/cellar-bench")
     parser.add_argument("--out-dir", default=str(BENCH_DIR / "results"))
     parser.add_argument("--name", default="bench", help="prefix of the result files")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--only",
+        type=lambda text: {"floor", *(part.strip() for part in text.split(","))},
+        help="comma-separated scenarios to run, e.g. 'wine,cart api GET,webhook "
+        "burst,invoices' (skips the growth phase); every one when left out",
+    )
+    args = parser.parse_args(argv)
+    known = {*TABLE_SCENARIOS, "webhook burst", "invoices"}
+    if args.only and not args.only <= known:
+        parser.error(
+            f"--only: unknown {sorted(args.only - known)}; known {sorted(known)}"
+        )
+    return args
 
 
 if __name__ == "__main__":

@@ -3,8 +3,15 @@
 The session holds ``{"items": {"<variant id>": quantity}}`` and nothing a shopper could
 use to set a price. Names, prices, stock and totals are read when the cart is read, in
 one query for all lines, and lines that can no longer be bought leave with a notice.
+
+Showing and changing a cart (the cart page, the badge, the API, adding a wine) read
+the variants through ``home.caching.VersionedRows``: this process's copy of each row,
+read again as soon as the catalogue's version moves on (every variant save, publish
+and paid order moves it). Checking out reads the database itself (``fresh``), so
+what Stripe is asked to charge never comes from a copy.
 """
 
+import copy
 import hashlib
 import json
 import re
@@ -17,6 +24,7 @@ from wagtail.images import get_image_model
 
 from coupons import services as coupon_rules
 from coupons.pricing import discount_for
+from home import caching
 from products.models import WineVariant
 from products.pricing import quantize, shop_currency
 
@@ -83,8 +91,12 @@ def parse_quantity(value, field="quantity"):
 
 @dataclass
 class CartLine:
+    """One line. Outside checkout, ``variant`` and its page are this process's shared
+    copies (see the module's notes): read them, never change them."""
+
     variant: WineVariant
     quantity: int
+    url: str | None = None
 
     @property
     def wine(self):
@@ -104,8 +116,9 @@ class CartLine:
 
 
 class Cart:
-    def __init__(self, request):
+    def __init__(self, request, fresh=False):
         self.request = request
+        self.fresh = fresh
         self.session = request.session
         data = self.session.get(SESSION_KEY) or {}
         self._items = {str(key): int(qty) for key, qty in data.get("items", {}).items()}
@@ -117,12 +130,24 @@ class Cart:
         self.notices = []
 
     @classmethod
-    def for_request(cls, request):
-        """One cart per request, so every reader sees the same lines."""
+    def for_request(cls, request, fresh=False):
+        """One cart per request, so every reader sees the same lines.
+
+        ``fresh``: read the lines from the database, not from this process's copy
+        of the catalogue (checkout asks for it).
+        """
         cart = getattr(request, "_cart", None)
         if cart is None:
-            cart = request._cart = cls(request)
+            cart = request._cart = cls(request, fresh)
+        elif fresh:
+            cart.from_database()
         return cart
+
+    def from_database(self):
+        """Read the lines from the database from now on (what checkout charges)."""
+        if not self.fresh:
+            self.fresh, self._lines = True, None
+        return self
 
     # Reading ------------------------------------------------------------------
 
@@ -183,7 +208,7 @@ class Cart:
         self._forget_paid_order()
         if not self._items:
             return []
-        variants = _variants(self._items)
+        variants = _variants(self._items, self.request, self.fresh)
         lines, changed = [], False
         for key, quantity in self._items.items():
             variant = variants.get(int(key))
@@ -210,13 +235,24 @@ class Cart:
                     f"left: your cart now holds {allowed}."
                 )
                 changed = True
-            lines.append(CartLine(variant, allowed))
+            lines.append(CartLine(variant, allowed, self._url(variant.page)))
         if self.coupon_code:
             changed |= self._revalidate_coupon(lines)
         if changed:
             self._items = {str(line.variant.pk): line.quantity for line in lines}
             self._save(lines)
         return lines
+
+    def _url(self, page):
+        if self.fresh:
+            return _wine_url(page, self.request)
+        host = self.request.get_host()
+        found = _URLS.get_many(
+            [(host, page.pk)],
+            self.request,
+            fetch=lambda keys: {keys[0]: _wine_url(page, self.request)},
+        )
+        return found.get((host, page.pk))
 
     def _revalidate_coupon(self, lines):
         """Keep the coupon only while it still applies; say why when it goes."""
@@ -236,7 +272,6 @@ class Cart:
         return False
 
     def as_json(self):
-        request = self.request
         lines = self.lines
         data = {
             "items": [
@@ -248,7 +283,7 @@ class Cart:
                     "quantity": line.quantity,
                     "unit_price": str(quantize(line.unit_price)),
                     "line_total": str(line.total),
-                    "url": _wine_url(line.wine, request),
+                    "url": line.url,
                 }
                 for line in lines
             ],
@@ -276,7 +311,7 @@ class Cart:
         self._forget_paid_order()
         variant_id = parse_variant_id(variant_id)
         quantity = parse_quantity(quantity)
-        variant = _available(variant_id, "variant")
+        variant = _available(variant_id, "variant", self.request)
         in_cart = self._items.get(str(variant_id), 0)
         _check_stock(variant, in_cart + quantity, "quantity", in_cart=in_cart)
         if not in_cart and len(self._items) >= MAX_LINES:
@@ -291,7 +326,7 @@ class Cart:
         if str(variant_id) not in self._items:
             _fail("variant", "That wine is not in your cart.")
         quantity = parse_quantity(quantity)
-        variant = _available(variant_id, "variant")
+        variant = _available(variant_id, "variant", self.request)
         _check_stock(variant, quantity, "quantity")
         self._items[str(variant_id)] = quantity
         self._save()
@@ -303,7 +338,7 @@ class Cart:
             _fail("variant", "That wine is not in your cart.")
         del self._items[str(variant_id)]
         self._save()
-        return WineVariant.objects.select_related("page").filter(pk=variant_id).first()
+        return _variants([variant_id], self.request).get(variant_id)
 
     def clear(self):
         if self._items:
@@ -331,7 +366,7 @@ class Cart:
                 errors.update(error.errors)
         if errors:
             raise CartError(errors)
-        variants = _variants(wanted)
+        variants = _variants(wanted, self.request)
         for variant_id, quantity in wanted.items():
             field = f"items.{variant_id}"
             try:
@@ -354,7 +389,7 @@ class Cart:
         combined = dict(self._items)
         for key, quantity in items.items():
             combined[str(key)] = combined.get(str(key), 0) + int(quantity)
-        variants = _variants(combined)
+        variants = _variants(combined, self.request)
         merged = {}
         for key, quantity in combined.items():
             variant = variants.get(int(key))
@@ -409,18 +444,40 @@ def _with_pages():
     return WineVariant.objects.select_related("page").only(*LINE_FIELDS)
 
 
-def _variants(ids):
-    """The variants for these ids with their wine pages, in one query."""
-    return _with_pages().in_bulk([int(key) for key in ids])
+def _fetch_variants(ids):
+    return _with_pages().in_bulk(ids)
 
 
-def prefetch_thumbnails(lines):
-    """Each line's bottle shot and its cart-sized rendition, in two queries for all
-    lines: only the cart page shows them."""
-    images = get_image_model().objects.prefetch_renditions(CART_RENDITION)
-    prefetch_related_objects(
-        [line.wine for line in lines], Prefetch("image", queryset=images)
-    )
+_VARIANTS = caching.VersionedRows(_fetch_variants)
+_URLS = caching.VersionedRows()
+_THUMBNAILS = caching.VersionedRows()
+
+
+def _variants(ids, request, fresh=False):
+    """The variants for these ids with their wine pages: from this process's copy
+    while the catalogue is unchanged, else in one query; ``fresh`` always queries."""
+    ids = [int(key) for key in ids]
+    if fresh:
+        return _fetch_variants(ids)
+    return _VARIANTS.get_many(ids, request)
+
+
+def thumbnails(lines, request):
+    """Each line's cart-sized bottle shot, by wine page id: kept with the catalogue's
+    version like the lines, else read in two queries for all lines (only the cart
+    page shows them)."""
+
+    def fetch(page_ids):
+        pages = {line.wine.pk: copy.copy(line.wine) for line in lines}
+        wanted = [pages[pk] for pk in page_ids]
+        images = get_image_model().objects.prefetch_renditions(CART_RENDITION)
+        prefetch_related_objects(wanted, Prefetch("image", queryset=images))
+        return {
+            page.pk: page.image.get_rendition(CART_RENDITION) if page.image else None
+            for page in wanted
+        }
+
+    return _THUMBNAILS.get_many([line.wine.pk for line in lines], request, fetch)
 
 
 def _wine_url(page, request):
@@ -433,8 +490,8 @@ def _buyable(variant):
     return variant.active and variant.page.live
 
 
-def _available(variant_id, field):
-    variant = _with_pages().filter(pk=variant_id).first()
+def _available(variant_id, field, request):
+    variant = _variants([variant_id], request).get(variant_id)
     if variant is None:
         _fail(field, "That is not a wine we sell.")
     if not _buyable(variant):

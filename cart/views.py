@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from coupons.services import CouponRejected, TooManyAttempts
 
-from .services import Cart, CartConflict, CartError, prefetch_thumbnails
+from .services import Cart, CartConflict, CartError, thumbnails
 
 MAX_API_BODY = 64 * 1024
 
@@ -34,11 +34,13 @@ def _next_url(request):
 def _render_cart(request, cart, errors=None, status=200):
     for notice in cart.notices:
         messages.warning(request, notice)
-    prefetch_thumbnails(cart.lines)
+    lines = cart.lines
+    images = thumbnails(lines, request)
+    rows = [(line, images.get(line.wine.pk)) for line in lines]
     return TemplateResponse(
         request,
         "cart/cart.html",
-        {"cart": cart, "lines": cart.lines, "errors": errors or {}},
+        {"cart": cart, "lines": lines, "rows": rows, "errors": errors or {}},
         status=status,
     )
 

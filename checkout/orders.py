@@ -46,7 +46,7 @@ def place_order(cart, contact, user=None):
     A double submit, a refresh, the back button or a second tab arrive with the same
     cart id and version, so they find the order the first request made.
     """
-    lines = cart.lines
+    lines = cart.from_database().lines
     if cart.notices:
         raise CartNotReady(list(cart.notices))
     if not lines:

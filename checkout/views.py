@@ -66,7 +66,7 @@ def _prefill(request):
 
 @require_http_methods(["GET", "POST"])
 def start(request):
-    cart = Cart.for_request(request)
+    cart = Cart.for_request(request, fresh=True)
     if not cart.lines or cart.notices:
         return _back_to_cart(request, cart.notices or ["Your cart is empty."])
     status, error = 200, None

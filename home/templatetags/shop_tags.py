@@ -6,7 +6,6 @@ from django.utils.safestring import mark_safe
 from wagtail.models import Page
 
 from home import caching
-from home.models import ShopSettings
 from products.models import CountryPage
 from products.pricing import format_money
 
@@ -19,9 +18,7 @@ def money(context, amount):
     if amount is None:
         return ""
     request = context.get("request")
-    symbol = (
-        ShopSettings.load(request_or_site=request).currency_symbol if request else ""
-    )
+    symbol = caching.shop_settings(request).currency_symbol if request else ""
     return format_money(amount, symbol=symbol)
 
 

@@ -18,14 +18,6 @@ TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 @pytest.fixture
-def page_cache(settings):
-    settings.CATALOGUE_CACHE_SECONDS = 600
-    cache.clear()
-    yield
-    cache.clear()
-
-
-@pytest.fixture
 def cellar_red(db):
     region = factories.region("Cache Valley", factories.country("Cacheland"))
     return factories.wine(
