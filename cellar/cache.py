@@ -1,4 +1,5 @@
-"""Django's Redis cache, without a new client object for every call.
+"""Django's Redis cache, without a new client object for every call, and with
+``replace`` (write a key only if it is there) for sessions (cellar/sessions.py).
 
 Django's ``RedisCacheClient.get_client`` builds a ``redis.Redis`` around the
 connection pool on each cache call, and redis-py fills some 170 response callbacks
@@ -9,6 +10,7 @@ connection from the pool), so each pool gets one for the life of the process.
 """
 
 from django.core.cache.backends import redis as django_redis
+from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
 
 class RedisCacheClient(django_redis.RedisCacheClient):
@@ -23,8 +25,19 @@ class RedisCacheClient(django_redis.RedisCacheClient):
             client = self._clients[id(pool)] = self._client(connection_pool=pool)
         return client
 
+    def replace(self, key, value, timeout):
+        client = self.get_client(key, write=True)
+        value = self._serializer.dumps(value)
+        return bool(client.set(key, value, ex=timeout, xx=True))
+
 
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def replace(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
+        """Set ``key`` only if it exists, in one round trip (Redis SET XX); whether
+        it did."""
+        key = self.make_and_validate_key(key, version=version)
+        return self._cache.replace(key, value, self.get_backend_timeout(timeout))

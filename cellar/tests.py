@@ -21,7 +21,7 @@ print(json.dumps({
     "SESSION_ENGINE": settings.SESSION_ENGINE,
     "SESSION_STORE": settings.CACHES.get(settings.SESSION_CACHE_ALIAS, {}).get(
         "LOCATION"
-    ) if "cache" in settings.SESSION_ENGINE else None,
+    ) if "sessions.backends.db" not in settings.SESSION_ENGINE else None,
     "CELERY_TASK_ALWAYS_EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
     "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     "SHOP_CURRENCY": settings.SHOP_CURRENCY,
@@ -101,7 +101,7 @@ def test_production_starts_when_configured():
         "DATABASE_ENGINE": "django.db.backends.postgresql",
         "DATABASE_NAME": "cellar",
         "CACHE": "cellar.cache.RedisCache",
-        "SESSION_ENGINE": "django.contrib.sessions.backends.cache",
+        "SESSION_ENGINE": "cellar.sessions",
         "SESSION_STORE": "redis://cache.internal:6379/1",
         "CELERY_TASK_ALWAYS_EAGER": False,
         "CELERY_BROKER_URL": "redis://cache.internal:6379/1",
@@ -132,7 +132,7 @@ def test_sessions_can_live_on_a_redis_of_their_own():
 
     assert result.returncode == 0, result.stderr
     settings = json.loads(result.stdout)
-    assert settings["SESSION_ENGINE"] == "django.contrib.sessions.backends.cache"
+    assert settings["SESSION_ENGINE"] == "cellar.sessions"
     assert settings["SESSION_STORE"] == "redis://sessions.internal:6379/0"
     assert settings["CELERY_BROKER_URL"] == "redis://cache.internal:6379/1"
 

@@ -111,7 +111,7 @@ if REDIS_URL:
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cellar"),
         },
     }
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    SESSION_ENGINE = "cellar.sessions"
     SESSION_CACHE_ALIAS = "sessions"
 else:
     CACHES = {

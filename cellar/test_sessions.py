@@ -1,0 +1,98 @@
+"""Sessions in Redis (cellar/sessions.py, cellar/cache.py), against a real server."""
+
+import pytest
+from django.contrib.sessions.backends.base import UpdateError
+from django.core.cache import caches
+from django.test import Client
+
+from cellar.sessions import SessionStore
+
+
+@pytest.fixture
+def redis_sessions(redis_url, settings):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {
+            "BACKEND": "cellar.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "cellar-test-sessions",
+        },
+    }
+    settings.SESSION_ENGINE = "cellar.sessions"
+    settings.SESSION_CACHE_ALIAS = "sessions"
+    store = caches["sessions"]
+    store.clear()
+    yield store
+    store.clear()
+
+
+CONNECTION_SETUP = {"HELLO", "AUTH", "SELECT", "CLIENT"}
+
+
+def commands(store, action):
+    """The Redis commands ``action`` sends, by name, with MONITOR on a side line."""
+    client = store._cache.get_client(write=True)
+    monitor = client.monitor()
+    try:
+        monitor.connection.send_command("MONITOR")
+        monitor.connection.read_response()
+        action()
+        client.ping()  # marks the end of what the action sent
+        seen = []
+        while True:
+            command = monitor.next_command()["command"].split()[0].upper()
+            if command == "PING":
+                return seen
+            if command not in CONNECTION_SETUP:
+                seen.append(command)
+    finally:
+        monitor.connection.disconnect()
+
+
+def test_saving_a_session_writes_it_in_one_command(redis_sessions):
+    session = SessionStore()
+    session["cart"] = {"items": {"7": 1}}
+    session.create()
+
+    again = SessionStore(session.session_key)
+    again["cart"] = {"items": {"7": 2}}
+    sent = commands(redis_sessions, again.save)
+
+    assert sent == ["SET"]
+    assert SessionStore(session.session_key).load() == {"cart": {"items": {"7": 2}}}
+
+
+def test_a_session_deleted_meanwhile_is_not_brought_back(redis_sessions):
+    session = SessionStore()
+    session["cart"] = {"items": {"7": 1}}
+    session.create()
+    stale = SessionStore(session.session_key)
+    assert stale["cart"] == {"items": {"7": 1}}  # a request has read it
+
+    SessionStore(session.session_key).delete()  # a logout in another tab
+    stale["cart"] = {"items": {"7": 5}}
+
+    with pytest.raises(UpdateError):
+        stale.save()
+    assert not SessionStore().exists(session.session_key)
+
+
+def test_replace_keeps_the_expiry_and_skips_missing_keys(redis_sessions):
+    assert redis_sessions.replace("absent", 1, 60) is False
+    assert redis_sessions.get("absent") is None
+
+    redis_sessions.set("present", {"a": 1}, 60)
+    assert redis_sessions.replace("present", {"a": 2}, 30) is True
+    assert redis_sessions.get("present") == {"a": 2}
+    raw = redis_sessions.make_and_validate_key("present")
+    assert 0 < redis_sessions._cache.get_client().ttl(raw) <= 30
+
+
+def test_a_cart_lives_in_redis_across_requests(redis_sessions, wines):
+    shopper = Client()
+    shopper.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 2})
+    shopper.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
+
+    key = shopper.cookies["sessionid"].value
+    assert SessionStore(key).load()["cart"]["items"] == {str(wines["red"].pk): 3}
+    assert shopper.get("/cart/api/").json()["count"] == 3
