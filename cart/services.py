@@ -127,6 +127,7 @@ class Cart:
         self.coupon_code = data.get("coupon")
         self.coupon = None
         self._lines = None
+        self._subtotal = None
         self.notices = []
 
     @classmethod
@@ -185,7 +186,11 @@ class Cart:
 
     @property
     def subtotal(self):
-        return quantize(sum((line.total for line in self.lines), Decimal("0")))
+        lines = self.lines
+        if self._subtotal is None or self._subtotal[0] is not lines:
+            total = quantize(sum((line.total for line in lines), Decimal("0")))
+            self._subtotal = (lines, total)
+        return self._subtotal[1]
 
     @property
     def discount(self):
@@ -235,7 +240,8 @@ class Cart:
                     f"left: your cart now holds {allowed}."
                 )
                 changed = True
-            lines.append(CartLine(variant, allowed, self._url(variant.page)))
+            lines.append(CartLine(variant, allowed))
+        self._add_urls(lines)
         if self.coupon_code:
             changed |= self._revalidate_coupon(lines)
         if changed:
@@ -243,16 +249,24 @@ class Cart:
             self._save(lines)
         return lines
 
-    def _url(self, page):
+    def _add_urls(self, lines):
+        """Each line's wine URL on this site, kept like the lines themselves."""
+        request = self.request
+        pages = {line.wine.pk: line.wine for line in lines}
         if self.fresh:
-            return _wine_url(page, self.request)
-        host = self.request.get_host()
-        found = _URLS.get_many(
-            [(host, page.pk)],
-            self.request,
-            fetch=lambda keys: {keys[0]: _wine_url(page, self.request)},
-        )
-        return found.get((host, page.pk))
+            urls = {pk: _wine_url(page, request) for pk, page in pages.items()}
+        else:
+            host = request.get_host()
+            found = _URLS.get_many(
+                [(host, pk) for pk in pages],
+                request,
+                fetch=lambda keys: {
+                    key: _wine_url(pages[key[1]], request) for key in keys
+                },
+            )
+            urls = {pk: url for (_, pk), url in found.items()}
+        for line in lines:
+            line.url = urls.get(line.wine.pk)
 
     def _revalidate_coupon(self, lines):
         """Keep the coupon only while it still applies; say why when it goes."""

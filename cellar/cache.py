@@ -1,5 +1,6 @@
-"""Django's Redis cache, without a new client object for every call, and with
-``replace`` (write a key only if it is there) for sessions (cellar/sessions.py).
+"""Django's Redis cache, without a new client object for every call, and with what
+sessions need (cellar/sessions.py): ``replace`` (write a key only if it is there)
+and ``get_along`` (read a key of another cache in the same round trip).
 
 Django's ``RedisCacheClient.get_client`` builds a ``redis.Redis`` around the
 connection pool on each cache call, and redis-py fills some 170 response callbacks
@@ -35,6 +36,18 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = RedisCacheClient
+
+    def get_along(self, key, other, other_key):
+        """``(self.get(key), other.get(other_key))``: one MGET when both caches use
+        the same Redis, two reads otherwise."""
+        if not isinstance(other, RedisCache) or other._servers != self._servers:
+            return self.get(key), other.get(other_key)
+        keys = [self.make_and_validate_key(key), other.make_and_validate_key(other_key)]
+        mine, theirs = self._cache.get_client(keys[0]).mget(keys)
+        return (
+            None if mine is None else self._cache._serializer.loads(mine),
+            None if theirs is None else other._cache._serializer.loads(theirs),
+        )
 
     def replace(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):
         """Set ``key`` only if it exists, in one round trip (Redis SET XX); whether

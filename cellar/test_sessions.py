@@ -29,6 +29,23 @@ def redis_sessions(redis_url, settings):
 CONNECTION_SETUP = {"HELLO", "AUTH", "SELECT", "CLIENT"}
 
 
+@pytest.fixture
+def all_in_redis(redis_sessions, redis_url, settings):
+    """Cache and sessions on one Redis, and the catalogue copies on, as production."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {
+            "BACKEND": "cellar.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": "cellar-test-default",
+        },
+    }
+    settings.CATALOGUE_CACHE_SECONDS = 600
+    caches["default"].clear()
+    yield redis_sessions
+    caches["default"].clear()
+
+
 def commands(store, action):
     """The Redis commands ``action`` sends, by name, with MONITOR on a side line."""
     client = store._cache.get_client(write=True)
@@ -96,3 +113,35 @@ def test_a_cart_lives_in_redis_across_requests(redis_sessions, wines):
     key = shopper.cookies["sessionid"].value
     assert SessionStore(key).load()["cart"]["items"] == {str(wines["red"].pk): 3}
     assert shopper.get("/cart/api/").json()["count"] == 3
+
+
+def test_a_cart_read_is_one_round_trip_and_an_add_two(all_in_redis, wines):
+    shopper = Client()
+    shopper.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
+    shopper.get("/cart/api/")  # fills this process's copy of the variant
+
+    def read():
+        assert shopper.get("/cart/api/").json()["count"] == 1
+
+    def add():
+        form = {"variant": wines["red"].pk, "quantity": 2}
+        assert shopper.post("/cart/add/", form).status_code == 302
+
+    # The session and the catalogue's version in one MGET; the lines from the copy.
+    assert commands(all_in_redis, read) == ["MGET"]
+    # The same, then the session written back only if it still exists.
+    assert commands(all_in_redis, add) == ["MGET", "SET"]
+    assert shopper.get("/cart/api/").json()["count"] == 3
+
+
+def test_a_price_saved_in_another_process_shows_at_once(all_in_redis, wines):
+    """Another web process saves the price: all this one sees of it is the version
+    in Redis moving on, read along with the session."""
+    shopper = Client()
+    shopper.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 2})
+    assert shopper.get("/cart/api/").json()["total"] == "20.00"
+
+    type(wines["red"]).objects.filter(pk=wines["red"].pk).update(price="9.00")
+    caches["default"].incr("catalogue:version")  # what the other process did
+
+    assert shopper.get("/cart/api/").json()["total"] == "18.00"

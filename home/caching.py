@@ -17,8 +17,7 @@ import time
 
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
@@ -52,7 +51,7 @@ def catalogue_changed(**kwargs):
 
 def _bump():
     try:
-        cache.incr(VERSION_KEY)
+        _remember(cache.incr(VERSION_KEY))
     except ValueError:
         _new_version()
 
@@ -61,14 +60,51 @@ def _new_version():
     # Time-based, so a version lost from the cache never comes back with old pages.
     version = time.time_ns()
     cache.add(VERSION_KEY, version, timeout=None)
-    return cache.get(VERSION_KEY, version)
+    return _remember(cache.get(VERSION_KEY, version))
+
+
+def version_check_seconds():
+    return getattr(settings, "CATALOGUE_VERSION_CHECK_SECONDS", 0)
+
+
+def _read_version():
+    """The version in the shared cache, as this process last saw it.
+
+    Asking Redis is a round trip on every page served from the cache, the largest
+    part of its cost, so a process trusts what it read for
+    ``CATALOGUE_VERSION_CHECK_SECONDS`` (a few hundredths of a second). Its own
+    changes it sees at once; another process's, within that time. Carts do not
+    wait: they read the version with the session (cellar/sessions.py).
+    """
+    version, read_at = _last_read
+    now = time.monotonic()
+    if version is not None and now - read_at < version_check_seconds():
+        return version
+    return _remember(cache.get(VERSION_KEY), now)
+
+
+def _remember(version, now=None):
+    if version is not None:
+        _last_read[:] = [version, time.monotonic() if now is None else now]
+    return version
+
+
+def forget():
+    """Drop what this process keeps (tests that clear the shared cache call it)."""
+    _last_read[:] = [None, 0.0]
+    _local.clear()
+    _derived.clear()
 
 
 def current_version(request=None):
-    """The catalogue's version, read from the shared cache once per request."""
+    """The catalogue's version, read from the shared cache once per request (by
+    the session store, when it has loaded this request's session: cellar/sessions)."""
     version = getattr(request, "_catalogue_now", None)
     if version is None:
-        version = _read_version() or _new_version()
+        session = getattr(request, "session", None)
+        version = getattr(session, "catalogue_version", None)
+        if version is None:
+            version = _read_version() or _new_version()
         if request is not None:
             request._catalogue_now = version
     return version
@@ -210,11 +246,11 @@ HOLES_TEMPLATES = {
     "messages": "includes/messages.html",
 }
 LOCAL_ENTRIES = 200
+_last_read = [None, 0.0]
 _local = {}
 _new_visitor_parts = {}
 _derived = {}
 _CSRF_MARK = "<!--csrf-->"
-_version_reader = None
 
 
 class CataloguePageCacheMiddleware:
@@ -305,27 +341,6 @@ def _get(key):
     return entry, version
 
 
-def _read_version():
-    global _version_reader
-    if _version_reader is None:
-        _version_reader = _make_version_reader()
-    return _version_reader()
-
-
-def _make_version_reader():
-    """Read on every catalogue request, so kept cheap: on Redis, one client per
-    process (Django's cache makes a new one per call). Django stores integers raw."""
-    backend = caches["default"]
-    if not isinstance(backend, RedisCache):
-        return lambda: cache.get(VERSION_KEY)
-    client = backend._cache.get_client(VERSION_KEY)
-    raw_key = backend.make_and_validate_key(VERSION_KEY)
-
-    def read():
-        value = client.get(raw_key)
-        return None if value is None else int(value)
-
-    return read
 
 
 def _is_new_visitor(request):

@@ -49,9 +49,7 @@ def test_warm_cart_reads_cost_only_the_session(page_cache, client, wines):
     assert "$45.50" in html
 
 
-def test_a_saved_price_shows_in_the_cart_on_the_next_request(
-    page_cache, client, wines
-):
+def test_a_saved_price_shows_in_the_cart_on_the_next_request(page_cache, client, wines):
     client.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 2})
     assert lines(client) == [("CART-RED", 2, "10.00", "20.00")]
 
@@ -105,9 +103,7 @@ def test_checkout_charges_the_database_price_even_over_a_stale_copy(
 
     # A write behind the ORM's back (no signal, no new catalogue version): this
     # process's copy is now stale, and the cart still shows it.
-    type(wines["red"]).objects.filter(pk=wines["red"].pk).update(
-        price=Decimal("11.00")
-    )
+    type(wines["red"]).objects.filter(pk=wines["red"].pk).update(price=Decimal("11.00"))
     assert lines(client) == [("CART-RED", 2, "10.00", "20.00")]
 
     # Checkout reads the database: the page, the order and the Checkout Session.
@@ -123,9 +119,7 @@ def test_checkout_charges_the_database_price_even_over_a_stale_copy(
     )
 
 
-def test_two_shoppers_reading_the_same_copies_keep_their_own_carts(
-    page_cache, wines
-):
+def test_two_shoppers_reading_the_same_copies_keep_their_own_carts(page_cache, wines):
     alice, bob = Client(), Client()
     alice.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
     bob.post("/cart/add/", {"variant": wines["white"].pk, "quantity": 3})

@@ -269,6 +269,11 @@ CONTENT_SECURITY_POLICY_RELAXED_PATHS = ["/admin/"] + (
 # Catalogue pages are cached whole, per URL, with each shopper's parts filled in
 # per request (home/caching.py); 0 turns the cache off.
 CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=600)
+# How long a web process trusts the catalogue version it last read before asking
+# Redis again: another process's publish shows within this time (its own at once).
+CATALOGUE_VERSION_CHECK_SECONDS = env.float(
+    "CATALOGUE_VERSION_CHECK_SECONDS", default=0.05
+)
 
 WAGTAIL_SITE_NAME = "Cellar"
 # The admin would fetch Wagtail's release list from the browser; nothing is loaded

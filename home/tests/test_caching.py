@@ -2,6 +2,7 @@
 shopper sees their own cart, messages and CSRF token (home/caching.py)."""
 
 import re
+import time
 from decimal import Decimal
 
 import pytest
@@ -211,3 +212,24 @@ def test_the_header_of_uncached_pages_shows_a_new_country_at_once(
     # Then the next page's header links to it
     after, _ = get(client, "/cart/")
     assert f'<a href="{country.url}">Newland</a>' in after
+
+
+def test_another_process_change_shows_within_the_version_check(
+    page_cache, cellar_red, client, settings
+):
+    """A web process trusts the version it read for CATALOGUE_VERSION_CHECK_SECONDS;
+    a change made by another process (here: the price written and the version
+    moved on behind this one's back) shows once that time has passed."""
+    settings.CATALOGUE_VERSION_CHECK_SECONDS = 1.0
+    get(client, cellar_red.url)
+    cellar_red.variants.filter(sku="CACHE-75").update(price=Decimal("21.00"))
+    cache.incr("catalogue:version")
+
+    html, queries = get(client, cellar_red.url)
+    assert (queries, format_money(Decimal("19.00")) in html) == (0, True)
+
+    time.sleep(1.0)
+    html, queries = get(client, cellar_red.url)
+    assert queries > 0
+    assert format_money(Decimal("21.00")) in html
+    assert format_money(Decimal("19.00")) not in html
