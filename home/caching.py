@@ -341,8 +341,6 @@ def _get(key):
     return entry, version
 
 
-
-
 def _is_new_visitor(request):
     return (
         settings.SESSION_COOKIE_NAME not in request.COOKIES
