@@ -270,7 +270,13 @@ ORDER_ACTIONS = {
 }
 
 
-class OrderViewSet(ModelViewSet):
+class ShopViewSet(ModelViewSet):
+    # Pages and snippets never refer to orders, events or customers: no reference
+    # index lookup on each save, which paying an order does several times.
+    add_to_reference_index = False
+
+
+class OrderViewSet(ShopViewSet):
     model = Order
     icon = "list-ul"
     menu_label = "Orders"
@@ -352,7 +358,7 @@ class StripeEventInspectView(InspectView):
         return [Button("Replay", url=url, icon_name="rotate")]
 
 
-class StripeEventViewSet(ModelViewSet):
+class StripeEventViewSet(ShopViewSet):
     model = StripeEvent
     icon = "warning"
     menu_label = "Stripe events"
@@ -425,7 +431,7 @@ class CustomerInspectView(InspectView):
         )
 
 
-class CustomerViewSet(ModelViewSet):
+class CustomerViewSet(ShopViewSet):
     """Who buys: read-only, with paid orders and the amount spent less refunds."""
 
     model = Customer

@@ -6,6 +6,7 @@ from .models import Coupon
 
 class CouponViewSet(ModelViewSet):
     model = Coupon
+    add_to_reference_index = False  # no page refers to a coupon
     icon = "tag"
     menu_label = "Coupons"
     add_to_admin_menu = False
