@@ -53,7 +53,8 @@ def _locked_order(session_id):
 
 def fulfil_checkout(session_id, cause):
     session = stripe_api.client().v1.checkout.sessions.retrieve(session_id)
-    with transaction.atomic():
+    # Inside a webhook's transaction no savepoint is needed: an error undoes it all.
+    with transaction.atomic(savepoint=False):
         order = _locked_order(session_id)
         if order is None:
             logger.warning("No order for Checkout Session %s (%s)", session_id, cause)
@@ -100,11 +101,14 @@ def _mark_paid(order, session, cause):
     order.paid_at = timezone.now()
     intent = session.payment_intent
     order.stripe_payment_intent_id = getattr(intent, "id", intent) or ""
+    # The rows many payments share (a popular coupon, a wine on sale) are locked
+    # last, so each is held only until the commit right after; always in the same
+    # order (coupon, then wines by id), so two payments never wait on each other.
+    record_customer(order, session)
+    redeem(order)
     short = _decrement_stock(order)
     if short:
         order.flag("Oversold: too little stock for " + ", ".join(short) + ".")
-    redeem(order)
-    record_customer(order, session)
     order.save()
     enqueue(generate_invoice, order.pk)
 
@@ -112,7 +116,7 @@ def _mark_paid(order, session, cause):
 def _decrement_stock(order):
     """Take each line's quantity off stock in one statement; report shortfalls."""
     short = []
-    for line in order.lines.all():
+    for line in order.lines.order_by("variant_id"):
         if line.variant_id is None:
             continue
         taken = WineVariant.objects.filter(

@@ -95,5 +95,5 @@ def _handle(ledger, cause):
         ledger.status = StripeEvent.Status.PROCESSED
         ledger.error = ""
     ledger.processed_at = timezone.now()
-    ledger.save()
+    ledger.save(update_fields=["status", "error", "processed_at"])
     return ledger.status

@@ -95,9 +95,16 @@ METHODS = ("card", "bank_debit")
 
 
 def checkout_session(session_id):
-    """The session as Stripe would report it now (expired once past expires_at)."""
-    expire_if_due(session_id)
-    return store.load("checkout.session", session_id)
+    """The session as Stripe would report it now (expired once past expires_at).
+
+    One read when nothing is due; the locking expiry runs only for an open session
+    past its time."""
+    session = store.load("checkout.session", session_id)
+    due = session and session["status"] == "open"
+    if due and session["expires_at"] <= _timestamp(None):
+        expire_if_due(session_id)
+        session = store.load("checkout.session", session_id)
+    return session
 
 
 def line_items(session_id):
