@@ -114,6 +114,37 @@ def page_cache(settings):
 
 
 @pytest.fixture
+def pay_for(django_capture_on_commit_callbacks):
+    """Buy ``[(variant, quantity), …]`` as a new shopper: cart, checkout, and, unless
+    ``pay=False``, pay with 4242 on the emulator and deliver Stripe's events, with
+    the work queued on commit (invoices, cache versions) run as a worker would."""
+    from django.test import Client
+
+    from checkout.models import Order
+    from checkout.tests.conftest import check_out, session_id_of
+    from stripe_emulator import payments, webhooks
+
+    def place(
+        lines, email="ada@example.com", name="Ada Lovelace", coupon=None, pay=True
+    ):
+        shopper = Client()
+        for variant, quantity in lines:
+            shopper.post("/cart/add/", {"variant": variant.pk, "quantity": quantity})
+        if coupon:
+            shopper.post("/cart/coupon/", {"code": coupon})
+        session_id = session_id_of(check_out(shopper, email=email, name=name))
+        if pay:
+            payments.pay(session_id, "4242424242424242")
+            with django_capture_on_commit_callbacks(execute=True):
+                webhooks.deliver_pending(
+                    transport=webhooks.django_client_transport(Client())
+                )
+        return Order.objects.get(stripe_session_id=session_id)
+
+    return place
+
+
+@pytest.fixture
 def staff_client(db, django_user_model):
     """A client signed in as a new member of a group (Editors, Merchants)."""
     from django.contrib.auth.models import Group

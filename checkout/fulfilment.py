@@ -12,8 +12,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cart.services import MAX_LINE_QUANTITY
 from coupons.services import redeem
-from products.models import WineVariant
+from home.caching import catalogue_changed
+from products.models import LOW_STOCK_THRESHOLD, WineVariant
 from products.pricing import from_minor_units, to_minor_units
 
 from . import stripe_api
@@ -22,6 +24,7 @@ from .models import TRANSITIONS, Order, OrderStatus, OrderStatusChange
 
 logger = logging.getLogger(__name__)
 PAID_STATES = ("paid", "no_payment_required")
+STOCK_UNSEEN_FROM = max(LOW_STOCK_THRESHOLD + 1, MAX_LINE_QUANTITY)
 
 
 class IllegalTransition(Exception):
@@ -114,17 +117,29 @@ def _mark_paid(order, session, cause):
 
 
 def _decrement_stock(order):
-    """Take each line's quantity off stock in one statement; report shortfalls."""
-    short = []
+    """Take each line's quantity off stock; report shortfalls.
+
+    Pages show a wine's stock only as "In stock" above LOW_STOCK_THRESHOLD, and a
+    cart needs it only up to MAX_LINE_QUANTITY: a sale that leaves at least
+    STOCK_UNSEEN_FROM changes nothing anyone sees, so the catalogue's caches stay.
+    One that leaves less moves the catalogue's version on (an UPDATE sends no signal).
+    """
+    short, seen = [], False
     for line in order.lines.order_by("variant_id"):
         if line.variant_id is None:
             continue
-        taken = WineVariant.objects.filter(
-            pk=line.variant_id, stock__gte=line.quantity
-        ).update(stock=F("stock") - line.quantity)
-        if not taken:
-            WineVariant.objects.filter(pk=line.variant_id).update(stock=0)
+        variant = WineVariant.objects.filter(pk=line.variant_id)
+        taken = F("stock") - line.quantity
+        if variant.filter(stock__gte=line.quantity + STOCK_UNSEEN_FROM).update(
+            stock=taken
+        ):
+            continue
+        seen = True
+        if not variant.filter(stock__gte=line.quantity).update(stock=taken):
+            variant.update(stock=0)
             short.append(f"{line.sku} ×{line.quantity}")
+    if seen:
+        catalogue_changed()
     return short
 
 

@@ -365,7 +365,6 @@ def connect_signals():
     from wagtail.models import Page, PageViewRestriction, Site
     from wagtail.signals import page_published, page_unpublished, post_page_move
 
-    from checkout.models import OrderStatus, OrderStatusChange
     from products.models import GrapeVariety, WineVariant
 
     from .models import ShopSettings
@@ -387,12 +386,4 @@ def connect_signals():
         if isinstance(instance, Page):
             catalogue_changed()
 
-    def order_paid(sender, instance, created, **kwargs):
-        # Paying takes stock off with an UPDATE, which sends no signal of its own.
-        if created and instance.to_status == OrderStatus.PAID:
-            catalogue_changed()
-
     post_delete.connect(page_deleted, weak=False, dispatch_uid="catalogue_page")
-    post_save.connect(
-        order_paid, sender=OrderStatusChange, weak=False, dispatch_uid="catalogue_paid"
-    )

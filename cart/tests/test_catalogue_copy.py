@@ -8,7 +8,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from checkout.models import Order, OrderStatus, OrderStatusChange
+from checkout.models import Order
 from checkout.stripe_api import client as stripe_client
 from checkout.tests.conftest import CONTACT, session_id_of
 
@@ -64,29 +64,14 @@ def test_a_saved_price_shows_in_the_cart_on_the_next_request(page_cache, client,
     assert "$25.00" in client.get("/cart/").content.decode()
 
 
-def test_stock_taken_by_a_paid_order_caps_the_cart_at_once(page_cache, wines):
+def test_stock_taken_by_a_paid_order_caps_the_cart_at_once(
+    page_cache, wines, pay_for
+):
     shopper = Client()
     shopper.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 5})
     assert lines(shopper) == [("CART-RED", 5, "10.00", "50.00")]
-    order = Order.objects.create(
-        checkout_key="copy-test",
-        currency="usd",
-        subtotal=Decimal("80.00"),
-        discount=Decimal("0.00"),
-        total=Decimal("80.00"),
-        checkout_expires_at="2099-01-01T00:00:00Z",
-        **{k: v for k, v in CONTACT.items() if k != "legal_age"},
-    )
 
-    # What fulfilment does when another shopper's order is paid: stock off in an
-    # UPDATE (no signal of its own), and the paid transition recorded.
-    type(wines["red"]).objects.filter(pk=wines["red"].pk).update(stock=2)
-    OrderStatusChange.objects.create(
-        order=order,
-        from_status=OrderStatus.PENDING,
-        to_status=OrderStatus.PAID,
-        cause="test",
-    )
+    pay_for([(wines["red"], 8)])  # another shopper takes 8 of the 10
 
     cart = shopper.get("/cart/api/").json()
     assert [(i["sku"], i["quantity"]) for i in cart["items"]] == [("CART-RED", 2)]

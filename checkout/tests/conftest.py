@@ -39,32 +39,10 @@ def placed(shopper):
 
 
 @pytest.fixture
-def buy(wines, django_capture_on_commit_callbacks):
-    """Place an order as a new shopper; pay it (4242) and deliver Stripe's events
-    unless ``pay=False``. Invoices render on commit, as a worker would."""
-    from django.test import Client
+def buy(wines, pay_for):
+    """Place an order of ``wines`` as a new shopper (see ``pay_for``)."""
 
-    from stripe_emulator import payments, webhooks
-
-    def place(
-        lines=(("red", 1),),
-        email="ada@example.com",
-        name="Ada Lovelace",
-        coupon=None,
-        pay=True,
-    ):
-        shopper = Client()
-        for key, quantity in lines:
-            shopper.post("/cart/add/", {"variant": wines[key].pk, "quantity": quantity})
-        if coupon:
-            shopper.post("/cart/coupon/", {"code": coupon})
-        session_id = session_id_of(check_out(shopper, email=email, name=name))
-        if pay:
-            payments.pay(session_id, "4242424242424242")
-            with django_capture_on_commit_callbacks(execute=True):
-                webhooks.deliver_pending(
-                    transport=webhooks.django_client_transport(Client())
-                )
-        return Order.objects.get(stripe_session_id=session_id)
+    def place(lines=(("red", 1),), **options):
+        return pay_for([(wines[key], quantity) for key, quantity in lines], **options)
 
     return place

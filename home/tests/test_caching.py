@@ -86,38 +86,40 @@ def test_an_unpublished_wine_leaves_at_once(page_cache, cellar_red, client):
     assert "Cache Red" not in get(client, region_url)[0]
 
 
-def test_stock_taken_by_a_paid_order_shows_at_once(page_cache, cellar_red, client):
-    from checkout.models import Order, OrderStatus, OrderStatusChange
+def test_stock_taken_by_a_paid_order_shows_at_once(page_cache, cellar_red, pay_for):
+    bottle = cellar_red.variants.get(sku="CACHE-75")
+    bottle.stock = 7  # "In stock" (above 5) for now
+    bottle.save()
+    shopper = Client()
+    get(shopper, cellar_red.url)
+    assert "In stock" in get(shopper, cellar_red.url)[0]
 
-    get(client, cellar_red.url)
-    assert "In stock" in get(client, cellar_red.url)[0]
-    order = Order.objects.create(
-        checkout_key="cache-test",
-        currency="usd",
-        subtotal=Decimal("19.00"),
-        discount=Decimal("0.00"),
-        total=Decimal("19.00"),
-        email="cache@example.com",
-        name="Cache Tester",
-        address_line1="1 Cache Road",
-        city="Cachetown",
-        postal_code="1234",
-        country="US",
-        checkout_expires_at="2099-01-01T00:00:00Z",
-    )
+    pay_for([(bottle, 3)])  # through checkout, the emulator and the webhook
 
-    # What fulfilment does on the paid transition: stock off in an UPDATE (no
-    # signal), and the status change recorded.
-    cellar_red.variants.filter(sku="CACHE-75").update(stock=2)
-    OrderStatusChange.objects.create(
-        order=order,
-        from_status=OrderStatus.PENDING,
-        to_status=OrderStatus.PAID,
-        cause="test",
-    )
+    html, queries = get(shopper, cellar_red.url)
+    assert "Only 4 left" in html
+    assert queries > 0
 
-    html, _ = get(client, cellar_red.url)
-    assert "Only 2 left" in html
+
+def test_a_sale_that_leaves_plenty_keeps_the_pages_cached(
+    page_cache, cellar_red, pay_for
+):
+    bottle = cellar_red.variants.get(sku="CACHE-75")
+    bottle.stock = 30
+    bottle.save()
+    shopper = Client()
+    get(shopper, cellar_red.url)
+
+    pay_for([(bottle, 6)])  # 24 left: still "In stock", still a full line in a cart
+
+    html, queries = get(shopper, cellar_red.url)
+    assert (queries, "In stock" in html) == (0, True)
+    bottle.refresh_from_db()
+    assert bottle.stock == 24
+
+    pay_for([(bottle, 1)])  # 23 left: a cart of 24 would now be capped
+
+    assert get(shopper, cellar_red.url)[1] > 0
 
 
 def test_two_shoppers_never_see_each_others_cart(page_cache, cellar_red):
