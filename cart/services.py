@@ -6,9 +6,10 @@ one query for all lines, and lines that can no longer be bought leave with a not
 
 Showing and changing a cart (the cart page, the badge, the API, adding a wine) read
 the variants through ``home.caching.VersionedRows``: this process's copy of each row,
-read again as soon as the catalogue's version moves on (every variant save, publish
-and paid order moves it). Checking out reads the database itself (``fresh``), so
-what Stripe is asked to charge never comes from a copy.
+read again as soon as the catalogue's version moves on (every variant save and
+publish moves it, and every sale that takes a wine's stock low). Checking out reads
+the database itself (``fresh``), so what Stripe is asked to charge never comes from
+a copy.
 """
 
 import copy

@@ -8,8 +8,10 @@ another shopper's cart. The hit path skips Wagtail's routing and the page's quer
 
 Every entry carries the catalogue's version. Publishing, unpublishing, moving or
 deleting a page, editing a variant, a grape, an image, the shop settings or a view
-restriction, and a paid order (stock goes down) all move the version on, so the
-next request renders afresh: a published change shows at once.
+restriction, and a paid order that takes a wine's stock low (checkout/fulfilment.py)
+all move the version on, so the next request renders afresh: a published change
+shows at once in the process that made it, and within CATALOGUE_VERSION_CHECK_SECONDS
+in the others.
 """
 
 import re
@@ -179,9 +181,6 @@ class VersionedRows:
                 if row is not None:
                     found[pk] = row
         return found
-
-    def clear(self):
-        self._rows.clear()
 
 
 def page_key(request):

@@ -64,9 +64,7 @@ def test_a_saved_price_shows_in_the_cart_on_the_next_request(page_cache, client,
     assert "$25.00" in client.get("/cart/").content.decode()
 
 
-def test_stock_taken_by_a_paid_order_caps_the_cart_at_once(
-    page_cache, wines, pay_for
-):
+def test_stock_taken_by_a_paid_order_caps_the_cart_at_once(page_cache, wines, pay_for):
     shopper = Client()
     shopper.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 5})
     assert lines(shopper) == [("CART-RED", 5, "10.00", "50.00")]
