@@ -482,9 +482,12 @@ def thumbnails(lines, request):
     version like the lines, else read in two queries for all lines (only the cart
     page shows them)."""
 
+    pages = {line.wine.pk: line.wine for line in lines}
+
     def fetch(page_ids):
-        pages = {line.wine.pk: copy.copy(line.wine) for line in lines}
-        wanted = [pages[pk] for pk in page_ids]
+        wanted = [
+            copy.copy(pages[pk]) for pk in page_ids
+        ]  # the shared ones stay as read
         images = get_image_model().objects.prefetch_renditions(CART_RENDITION)
         prefetch_related_objects(wanted, Prefetch("image", queryset=images))
         return {
@@ -492,7 +495,7 @@ def thumbnails(lines, request):
             for page in wanted
         }
 
-    return _THUMBNAILS.get_many([line.wine.pk for line in lines], request, fetch)
+    return _THUMBNAILS.get_many(list(pages), request, fetch)
 
 
 def _wine_url(page, request):

@@ -1,6 +1,6 @@
 """Django's Redis cache, without a new client object for every call, and with what
 sessions need (cellar/sessions.py): ``replace`` (write a key only if it is there)
-and ``get_along`` (read a key of another cache in the same round trip).
+and ``get_along`` (read a key of another cache in the same round trip, if free).
 
 Django's ``RedisCacheClient.get_client`` builds a ``redis.Redis`` around the
 connection pool on each cache call, and redis-py fills some 170 response callbacks
@@ -38,10 +38,11 @@ class RedisCache(django_redis.RedisCache):
         self._class = RedisCacheClient
 
     def get_along(self, key, other, other_key):
-        """``(self.get(key), other.get(other_key))``: one MGET when both caches use
-        the same Redis, two reads otherwise."""
+        """``(self.get(key), other.get(other_key))`` in one MGET when both caches
+        use the same Redis; otherwise ``(self.get(key), None)``: the other key is
+        read only when it costs no round trip of its own."""
         if not isinstance(other, RedisCache) or other._servers != self._servers:
-            return self.get(key), other.get(other_key)
+            return self.get(key), None
         keys = [self.make_and_validate_key(key), other.make_and_validate_key(other_key)]
         mine, theirs = self._cache.get_client(keys[0]).mget(keys)
         return (

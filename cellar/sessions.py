@@ -9,8 +9,8 @@ the shop's busiest write.
 A request that reads its session almost always shows a cart, and a cart needs the
 catalogue's version (home/caching.py) to know whether this process's copy of the
 variants still holds. Loading the session reads that version in the same round
-trip (one MGET, when sessions and the cache share a Redis); the request then uses
-it instead of asking again.
+trip when sessions and the cache share a Redis (one MGET); the request then uses
+it instead of asking again. On a Redis of their own, sessions read only the session.
 """
 
 from django.contrib.sessions.backends import cache

@@ -129,13 +129,13 @@ def _decrement_stock(order):
         if line.variant_id is None:
             continue
         variant = WineVariant.objects.filter(pk=line.variant_id)
-        taken = F("stock") - line.quantity
+        less = F("stock") - line.quantity
         if variant.filter(stock__gte=line.quantity + STOCK_UNSEEN_FROM).update(
-            stock=taken
+            stock=less
         ):
             continue
         seen = True
-        if not variant.filter(stock__gte=line.quantity).update(stock=taken):
+        if not variant.filter(stock__gte=line.quantity).update(stock=less):
             variant.update(stock=0)
             short.append(f"{line.sku} ×{line.quantity}")
     if seen:
