@@ -66,15 +66,16 @@ def prepare(_):
     }
 
 
-def pay(session_ids):
-    """Pay each Checkout Session with the test card; its completed event, each."""
-    from stripe_emulator import payments
+def pay(payments):
+    """Pay each [Checkout Session id, email] with the test card; the completed
+    event of each."""
+    from stripe_emulator import payments as emulator
     from stripe_emulator.models import EmulatedEvent
     from stripe_emulator.webhooks import payload
 
     events = []
-    for session_id in session_ids:
-        payments.pay(session_id, "4242424242424242", email="bench@cellar.test")
+    for session_id, email in payments:
+        emulator.pay(session_id, "4242424242424242", email=email)
         event = EmulatedEvent.objects.filter(
             type="checkout.session.completed", data__data__object__id=session_id
         ).get()
