@@ -2,7 +2,7 @@ import secrets
 
 from django.conf import settings
 from django.core.files.storage import storages
-from django.db import models
+from django.db import connections, models
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django_countries.fields import CountryField
@@ -217,6 +217,44 @@ class OrderEmail(models.Model):
         return f"{self.order}: {self.subject} → {self.to}"
 
 
+class StripeEventQuerySet(models.QuerySet):
+    def record(self, event):
+        """Add a verified event to the ledger: the new row, or None if its id is
+        there already.
+
+        One ``INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING``: a redelivery,
+        even one running concurrently, inserts nothing, without the failed insert,
+        the savepoint around it and the error in the database's log that
+        ``create()`` would cost. (Django's ``ignore_conflicts`` does not say whether
+        the row went in.)
+        """
+        row = self.model(event_id=event["id"], type=event["type"], payload=event)
+        self._for_write = True  # as create() does: the router's database for writes
+        connection = connections[self.db]
+        quote = connection.ops.quote_name
+        meta = self.model._meta
+        fields = [field for field in meta.concrete_fields if not field.primary_key]
+        values = [
+            field.get_db_prep_save(field.pre_save(row, add=True), connection)
+            for field in fields
+        ]
+        sql = (
+            f"INSERT INTO {quote(meta.db_table)} "
+            f"({', '.join(quote(field.column) for field in fields)}) "
+            f"VALUES ({', '.join(['%s'] * len(fields))}) "
+            f"ON CONFLICT ({quote(meta.get_field('event_id').column)}) DO NOTHING "
+            f"RETURNING {quote(meta.pk.column)}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            inserted = cursor.fetchone()
+        if inserted is None:
+            return None
+        row.pk = inserted[0]
+        row._state.adding, row._state.db = False, self.db
+        return row
+
+
 class StripeEvent(models.Model):
     """The ledger of webhook events; the unique id makes a redelivery a no-op."""
 
@@ -234,6 +272,8 @@ class StripeEvent(models.Model):
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StripeEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["-received_at"]

@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from .fulfilment import apply_refund, fail_payment, fulfil_checkout
@@ -60,16 +60,13 @@ def receive_event(event):
     """Record a verified event and handle it, in one transaction.
 
     The ledger row goes in first: a redelivery, even one running concurrently,
-    fails on the unique event id and answers as a duplicate without side effects.
+    inserts nothing (the event id is unique) and answers as a duplicate without
+    side effects; a concurrent one waits for the first to commit or roll back.
     An exception rolls everything back, so Stripe's retry starts clean.
     """
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                ledger = StripeEvent.objects.create(
-                    event_id=event["id"], type=event["type"], payload=event
-                )
-        except IntegrityError:
+        ledger = StripeEvent.objects.record(event)
+        if ledger is None:
             return "duplicate"
         return _handle(ledger, cause=f"webhook {event['id']}")
 

@@ -109,6 +109,30 @@ def test_F1_a_duplicate_delivery_answers_200_and_changes_nothing(
     assert StripeEvent.objects.count() == 1
 
 
+def test_the_ledger_keeps_the_first_copy_of_an_event_in_one_statement_each(
+    db, django_assert_num_queries
+):
+    event = {"id": "evt_ledger", "type": "charge.refunded", "data": {"object": {}}}
+
+    with django_assert_num_queries(1):
+        first = StripeEvent.objects.record(event)
+    with django_assert_num_queries(1):
+        again = StripeEvent.objects.record(dict(event, type="checkout.session.expired"))
+
+    assert again is None
+    # No failed insert: the transaction goes on (a unique violation would abort it).
+    stored = StripeEvent.objects.get()
+    assert (stored.pk, stored.event_id, stored.type, stored.payload) == (
+        first.pk,
+        "evt_ledger",
+        "charge.refunded",
+        event,
+    )
+    assert (stored.status, stored.error, stored.processed_at) == ("processed", "", None)
+    assert stored.received_at == first.received_at
+    assert first._state.adding is False
+
+
 def test_the_success_page_fulfils_and_empties_the_cart(placed, wines, stripe_side):
     client, order, session_id = placed
     payments.pay(session_id, "4242424242424242")
