@@ -29,6 +29,7 @@ def prepare(_):
     import redis
     from django.conf import settings
 
+    from cart.services import MAX_LINE_QUANTITY
     from products.models import CountryPage, RegionPage, WinePage, WineVariant
 
     # Only what was in stock is topped up: sold-out wines stay sold out.
@@ -56,6 +57,7 @@ def prepare(_):
     )
     return {
         "variants": list(buyable.values_list("pk", flat=True)[:20]),
+        "line_cap": MAX_LINE_QUANTITY,
         "burst_variant": buyable.last().pk,
         "wines": WinePage.objects.live().count(),
         "urls": {
