@@ -162,6 +162,8 @@ class Server:
             [
                 str(BIN / "gunicorn"),
                 "cellar.wsgi",
+                "--config",
+                str(BASE_DIR / "gunicorn.conf.py"),
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -535,7 +537,8 @@ def paid_sessions(phase, server, count, variant):
 
 
 def send_all(server, deliveries, senders):
-    """POST every (body, signature) from ``senders`` threads; statuses, latencies."""
+    """POST every (body, signature) from ``senders`` threads; each one's status,
+    latency and start (seconds into the burst)."""
     results = [None] * len(deliveries)
     cursor = iter(range(len(deliveries)))
     lock = threading.Lock()
@@ -563,10 +566,10 @@ def send_all(server, deliveries, senders):
                 status = 0
             finally:
                 connection.close()
-            results[index] = (status, time.perf_counter() - started)
+            results[index] = (status, time.perf_counter() - started, started - begun)
 
     threads = [threading.Thread(target=sender) for _ in range(senders)]
-    started = time.perf_counter()
+    begun = started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -615,10 +618,11 @@ def webhook_burst(phase, server, args):
         server.worker_cpu() - server_before,
         _own_cpu() - sender_before,
     )
-    latencies = [seconds * 1000 for _, seconds in results]
+    latencies = [seconds * 1000 for _, seconds, _ in results]
+    slowest = sorted(results, key=lambda result: result[1])[-10:]
     unexpected = sum(
         1
-        for (_, secret), (status, _) in zip(deliveries, results, strict=True)
+        for (_, secret), (status, _, _) in zip(deliveries, results, strict=True)
         if not (status == 400 if secret != WEBHOOK_SECRET else 200 <= status < 300)
     )
     ledger = phase.task("fulfilments", {"sessions": sessions, "variant": variant})
@@ -633,14 +637,21 @@ def webhook_burst(phase, server, args):
         "senders": args.webhook_senders,
         "rps": round(len(deliveries) / elapsed, 1),
         "p50_ms": round(statistics.median(latencies), 1),
+        "p90_ms": round(percentile(latencies, 0.9), 1),
         "p99_ms": round(percentile(latencies, 0.99), 1),
+        "max_ms": round(max(latencies), 1),
+        # When the slowest requests started: a cluster is a stall, not a queue.
+        "slowest": [
+            {"started_s": round(start, 3), "ms": round(seconds * 1000, 1)}
+            for _, seconds, start in slowest
+        ],
         "server_cpu_s": round(server_cpu, 2),
         "sender_cpu_s": round(sender_cpu, 2),
         "elapsed_s": round(elapsed, 2),
         "unexpected_statuses": unexpected,
         "forged_rejected": sum(
             1
-            for (_, secret), (status, _) in zip(deliveries, results, strict=True)
+            for (_, secret), (status, _, _) in zip(deliveries, results, strict=True)
             if secret != WEBHOOK_SECRET and status == 400
         ),
         "orders": ledger["orders"],

@@ -193,3 +193,29 @@ def test_healthz_answers_503_when_the_broker_is_down(client, settings):
         "database": "ok",
         "broker": "unreachable",
     }
+
+
+def test_gunicorn_workers_freeze_what_they_loaded_at_start():
+    """A full collection no longer walks Django's and Wagtail's objects: they are
+    frozen once the worker has loaded the app and its URLs (gunicorn.conf.py)."""
+    script = (
+        "import gc, runpy, sys, django; django.setup();"
+        "config = runpy.run_path('gunicorn.conf.py');"
+        "print('checkout.views' in sys.modules, gc.get_freeze_count());"
+        "config['post_worker_init'](None);"
+        "print('checkout.views' in sys.modules, gc.get_freeze_count())"
+    )
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="cellar.settings.test")
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    before, after = (line.split() for line in result.stdout.splitlines())
+    assert before == ["False", "0"]
+    assert after[0] == "True"
+    assert int(after[1]) > 100_000
