@@ -11,9 +11,10 @@ def post_worker_init(worker):
 
     Django, Wagtail and the shop's modules, models and URLs are some 190,000
     objects that live as long as the worker. Each full collection walked them
-    all: 100-150 ms with the worker answering nobody, which was the p99 of the
-    webhook burst and of the pages (`make bench`). Frozen, they are never
-    scanned again; what requests create is collected as before.
+    all: 100-150 ms in which the worker answered nobody, and every request
+    queued behind it waited (seen under `make bench`). Frozen, they are never
+    scanned again (a full collection takes 5-14 ms); what requests create is
+    collected as before.
     """
     from django.urls import get_resolver
 

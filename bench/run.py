@@ -457,14 +457,15 @@ def cart_adds(phase, server, args, measure, results):
     """Shoppers adding one bottle of each wine in turn; enough of them that no cart
     line reaches its cap (a refused add would be a cheaper request)."""
     pages = phase.pages
-    room = len(pages["variants"]) * (pages["line_cap"] - 3)
-    count = max(32, math.ceil(args.duration * ADDS_PER_SECOND_CEILING / room))
     wines = len(pages["variants"])
+    # Each line starts at 1 bottle and the query count below adds 2 more.
+    room = wines * (pages["line_cap"] - 3)
+    count = max(32, math.ceil(args.duration * ADDS_PER_SECOND_CEILING / room))
     log(f"  cart add POST: {count} shoppers adding {wines} wines in turn")
     adders = []
     for number in range(count):
         shopper = Shopper(server.port)
-        shopper.add_to_cart(pages, pages["variants"][number % len(pages["variants"])])
+        shopper.add_to_cart(pages, pages["variants"][number % wines])
         adders.append(shopper)
     pool = pool_file(
         phase,
