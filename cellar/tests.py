@@ -43,13 +43,19 @@ CLEAN = {
 
 
 def run_settings(module, **environment):
+    return run_python(PRINT_SETTINGS, module, **environment)
+
+
+def run_python(script, module, **environment):
+    """``script`` in a fresh interpreter on ``module``'s settings, with only the
+    environment given here (none of the CLEAN variables from this process)."""
     env = {key: value for key, value in os.environ.items() if key not in CLEAN}
     env.update(CLEAN)
     env.update(environment)
     env = {key: value for key, value in env.items() if value != ""}
     env["DJANGO_SETTINGS_MODULE"] = module
     return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS],
+        [sys.executable, "-c", script],
         cwd=BASE_DIR,
         env=env,
         capture_output=True,
@@ -205,15 +211,7 @@ def test_gunicorn_workers_freeze_what_they_loaded_at_start():
         "config['post_worker_init'](None);"
         "print('checkout.views' in sys.modules, gc.get_freeze_count())"
     )
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="cellar.settings.test")
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_python(script, "cellar.settings.test")
     assert result.returncode == 0, result.stderr
     before, after = (line.split() for line in result.stdout.splitlines())
     assert before == ["False", "0"]
