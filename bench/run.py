@@ -888,8 +888,8 @@ def print_burst(burst):
         f"{burst['orders_paid']}/{burst['orders']} orders paid, paid transitions per "
         f"order {burst['paid_transitions_per_order']}, stock taken "
         f"{burst['stock_taken']}, double fulfilments {burst['double_fulfilments']}; "
-        f"CPU: server workers {burst.get('server_cpu_s')} s, senders "
-        f"{burst.get('sender_cpu_s')} s over {burst.get('elapsed_s')} s"
+        f"CPU: server workers {burst['server_cpu_s']} s, senders "
+        f"{burst['sender_cpu_s']} s over {burst['elapsed_s']} s"
     )
 
 

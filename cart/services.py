@@ -485,9 +485,8 @@ def thumbnails(lines, request):
     pages = {line.wine.pk: line.wine for line in lines}
 
     def fetch(page_ids):
-        wanted = [
-            copy.copy(pages[pk]) for pk in page_ids
-        ]  # the shared ones stay as read
+        # Copies: the pages the lines hold are shared and stay as they were read.
+        wanted = [copy.copy(pages[pk]) for pk in page_ids]
         images = get_image_model().objects.prefetch_renditions(CART_RENDITION)
         prefetch_related_objects(wanted, Prefetch("image", queryset=images))
         return {
