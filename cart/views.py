@@ -1,10 +1,11 @@
 import json
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -21,14 +22,29 @@ def wants_json(request):
 
 
 def _next_url(request):
+    """Where a form goes back to: ``next`` or the Referer, if it is a page of this
+    site a GET can show. A refused form renders at its POST-only URL (the cart page
+    with its errors at /cart/coupon/), so that URL is a Referer the next form sends."""
     for candidate in (request.POST.get("next"), request.headers.get("Referer")):
-        if candidate and url_has_allowed_host_and_scheme(
-            candidate,
-            allowed_hosts={request.get_host()},
-            require_https=request.is_secure(),
+        if (
+            candidate
+            and url_has_allowed_host_and_scheme(
+                candidate,
+                allowed_hosts={request.get_host()},
+                require_https=request.is_secure(),
+            )
+            and not _is_cart_action(candidate)
         ):
             return candidate
     return reverse("cart:detail")
+
+
+def _is_cart_action(url):
+    try:
+        match = resolve(urlsplit(url).path)
+    except Resolver404:
+        return False
+    return match.namespace == "cart" and match.url_name != "detail"
 
 
 def _render_cart(request, cart, errors=None, status=200):

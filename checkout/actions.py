@@ -121,18 +121,21 @@ def resend_invoice(order, user):
 
 
 def regenerate_invoice(order, user):
-    """Render the PDF again with the same number (a template or settings fix)."""
+    """Render the PDF again with the same number (a template or settings fix), or
+    make the invoice of a paid order that has none (its task was lost), then
+    email it if it was never emailed."""
+    if not order.is_paid:
+        raise ActionRefused("Only a paid order has an invoice.")
     invoice = Invoice.objects.filter(order=order).first()
-    if invoice is None:
-        raise ActionRefused("This order has no invoice yet.")
     with transaction.atomic():
-        Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.PENDING)
+        if invoice is not None:
+            Invoice.objects.filter(pk=invoice.pk).update(status=Invoice.Status.PENDING)
         enqueue(generate_invoice, order.pk)
         log(
             order,
             "cellar.order.regenerate_invoice",
             user=user,
-            data={"invoice": invoice.number},
+            data={"invoice": invoice.number if invoice else None},
         )
 
 

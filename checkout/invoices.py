@@ -75,14 +75,21 @@ def _logo_data_uri(shop):
 
 
 def produce(invoice_id):
-    """Render and store the PDF unless a worker already did; under a row lock, so
-    two workers at once leave one file."""
+    """Render and store the PDF unless a worker already did.
+
+    The render (the slow part) holds no lock: on SQLite a transaction locks the
+    whole database, and every payment would wait behind a PDF. The file is stored
+    under a row lock, so two workers at once leave one file.
+    """
+    invoice = Invoice.objects.select_related("order").get(pk=invoice_id)
+    if invoice.status == Invoice.Status.READY:
+        return invoice, False
+    pdf = render_pdf(invoice)
     with transaction.atomic():
         invoice = Invoice.objects.select_for_update().get(pk=invoice_id)
         if invoice.status == Invoice.Status.READY:
             return invoice, False
         invoice.attempts += 1
-        pdf = render_pdf(invoice)
         # Numbers are unique, so a file of this name is this invoice's (an earlier
         # render, or an attempt rolled back): replace it rather than add a copy.
         storage = invoice.pdf.storage

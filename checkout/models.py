@@ -143,8 +143,29 @@ class Order(models.Model):
     def invoice_state(self):
         invoice = getattr(self, "invoice", None)
         if invoice is None:
-            return "—"
-        return f"{invoice.number} ({invoice.get_status_display().lower()})"
+            return "Missing" if self.is_paid else "—"
+        state = invoice.get_status_display().lower()
+        if invoice.status == Invoice.Status.READY and not invoice.emailed_at:
+            state = "ready, not emailed"
+        return f"{invoice.number} ({state})"
+
+    @property
+    def invoice_progress(self):
+        """Where a paid order's invoice and its email are, as the shopper is told:
+        ``making``, ``retrying`` (a render failed), ``mailing``, ``mail_retrying``
+        (an email failed), ``sent``; None before payment."""
+        invoice = getattr(self, "invoice", None)
+        if not self.is_paid:
+            return None
+        if invoice is None or invoice.status == Invoice.Status.PENDING:
+            return "making"
+        if invoice.status == Invoice.Status.FAILED:
+            return "retrying"
+        if invoice.emailed_at:
+            return "sent"
+        if invoice.last_error.startswith(Invoice.EMAIL_ERROR):
+            return "mail_retrying"
+        return "mailing"
 
     def flag(self, reason):
         """Ask a merchant to look at this order; reasons accumulate."""
@@ -309,6 +330,8 @@ class InvoiceCounter(models.Model):
 
 
 class Invoice(models.Model):
+    EMAIL_ERROR = "Email: "  # how last_error starts when the email failed
+
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         READY = "ready", "Ready"

@@ -70,7 +70,7 @@ def email_invoice(self, invoice_id, force=False):
         return send(invoice_id, force=force)
     except (SMTPException, OSError) as error:
         Invoice.objects.filter(pk=invoice_id).update(
-            last_error=f"Email: {type(error).__name__}: {error}"
+            last_error=f"{Invoice.EMAIL_ERROR}{type(error).__name__}: {error}"
         )
         raise self.retry(exc=error, countdown=backoff(self)) from error
 

@@ -1,4 +1,3 @@
-import contextlib
 import json
 import logging
 import re
@@ -108,9 +107,12 @@ def success(request):
     if not SESSION_ID.fullmatch(session_id):
         return HttpResponseBadRequest("Missing or malformed session_id.")
     order = get_object_or_404(Order, stripe_session_id=session_id)
-    # If Stripe cannot be asked now, the webhook or the reconcile task finishes.
-    with contextlib.suppress(stripe.StripeError):
+    # If Stripe cannot be asked now, or the database is busy past its timeout, the
+    # webhook or the reconcile task finishes: the shopper sees the order as it is.
+    try:
         order = fulfil_checkout(session_id, cause="success page") or order
+    except (stripe.StripeError, DatabaseError):
+        logger.exception("Success page could not fulfil %s; the webhook will", order)
     remember_order(request, order)
     return redirect("orders:detail", token=order.token)
 
@@ -155,7 +157,9 @@ def webhook(request):
 
 @require_GET
 def order_detail(request, token):
-    order = get_object_or_404(Order.objects.prefetch_related("lines"), token=token)
+    order = get_object_or_404(
+        Order.objects.select_related("invoice").prefetch_related("lines"), token=token
+    )
     if order.is_paid:
         Cart.for_request(request).lines  # noqa: B018 - reading clears a paid cart
     return render(request, "checkout/order_detail.html", {"order": order})

@@ -9,6 +9,7 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.text import capfirst
@@ -48,10 +49,31 @@ class OrderFilterSet(WagtailFilterSet):
     )
     coupon_code = django_filters.CharFilter(label="Coupon", lookup_expr="iexact")
     needs_attention = django_filters.BooleanFilter(label="Needs attention")
+    invoice = django_filters.ChoiceFilter(
+        label="Invoice",
+        choices=[
+            ("missing", "Paid, invoice or email missing"),
+            ("failed", "Failed"),
+            ("sent", "Sent"),
+        ],
+        method="filter_invoice",
+    )
 
     class Meta:
         model = Order
-        fields = ["status", "paid_at", "coupon_code", "needs_attention"]
+        fields = ["status", "paid_at", "coupon_code", "needs_attention", "invoice"]
+
+    def filter_invoice(self, queryset, name, value):
+        sent = Q(
+            invoice__status=Invoice.Status.READY, invoice__emailed_at__isnull=False
+        )
+        if value == "missing":
+            return queryset.filter(
+                status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
+            ).exclude(sent)
+        if value == "failed":
+            return queryset.filter(invoice__status=Invoice.Status.FAILED)
+        return queryset.filter(sent)
 
 
 class OrderIndexView(IndexView):
@@ -203,7 +225,8 @@ class RegenerateInvoiceView(OrderActionView):
     button_label = "Yes, render it again"
     confirmation = (
         "Render the invoice PDF of order {object} again, with the same number and "
-        "today's shop settings? The shopper is not emailed."
+        "today's shop settings (or make it, if the order has none)? The shopper "
+        "is emailed only if the invoice was never sent."
     )
 
     def perform(self, user):
@@ -212,7 +235,7 @@ class RegenerateInvoiceView(OrderActionView):
 
     @classmethod
     def applies_to(cls, order):
-        return order.has_invoice
+        return order.is_paid
 
 
 class ShipForm(forms.Form):

@@ -11,7 +11,9 @@ import random
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.files.images import ImageFile
@@ -336,11 +338,19 @@ class DemoBuilder:
             root.add_child(instance=home)
             self.created["pages"] += 1
         site = Site.objects.filter(is_default_site=True).first() or Site(
-            hostname="localhost", port=80, is_default_site=True
+            is_default_site=True, site_name="Cellar"
         )
-        if site.root_page_id != home.pk:
-            site.root_page = home
-            site.site_name = "Cellar"
+        # Absolute URLs (sitemap, JSON-LD, emails' links) come from the Site: it
+        # follows SITE_URL, so each one opens on the server this command serves.
+        address = urlsplit(settings.SITE_URL)
+        wanted = {
+            "root_page_id": home.pk,
+            "hostname": address.hostname or "localhost",
+            "port": address.port or (443 if address.scheme == "https" else 80),
+        }
+        if any(getattr(site, field) != value for field, value in wanted.items()):
+            for field, value in wanted.items():
+                setattr(site, field, value)
             site.save()
         self.log("Home page and site ready")
         return home

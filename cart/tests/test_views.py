@@ -3,6 +3,7 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 
 from cart.models import SavedCart
 
@@ -465,3 +466,35 @@ def test_a_first_login_keeps_the_anonymous_cart_for_next_time(client, wines):
     client.force_login(user)
 
     assert SavedCart.objects.get(user=user).items == {str(wines["red"].pk): 2}
+
+
+def test_a_form_sent_from_a_refused_forms_url_goes_back_to_the_cart_page(client, wines):
+    # Given a refused coupon: the cart page with its error, shown at /cart/coupon/
+    cache.clear()  # earlier tests' wrong guesses count against this address
+    client.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
+    refused = client.post("/cart/coupon/", {"code": "NOPE"})
+    assert refused.status_code == 400
+
+    for action in ("coupon", "add", "update", "remove", "clear", "api"):
+        # When the next form is sent with a POST-only URL of the cart as Referer
+        response = client.post(
+            "/cart/update/",
+            {"variant": wines["red"].pk, "quantity": 2},
+            HTTP_REFERER=f"http://testserver/cart/{action}/",
+        )
+
+        # Then it goes back to a page a GET can show, not to a 405
+        assert (response.status_code, response["Location"]) == (302, "/cart/")
+    assert client.get("/cart/").status_code == 200
+
+
+def test_a_form_goes_back_to_the_wine_page_it_was_sent_from(client, wines):
+    wine_url = wines["red"].page.url
+
+    response = client.post(
+        "/cart/add/",
+        {"variant": wines["red"].pk, "quantity": 1},
+        HTTP_REFERER=f"http://testserver{wine_url}",
+    )
+
+    assert response["Location"] == f"http://testserver{wine_url}"

@@ -87,6 +87,21 @@ DATABASES = {
 }
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves several writers at once (request threads, the
+    # emulator's webhook thread, in-process tasks). WAL lets readers go on beside a
+    # writer; a transaction takes the write lock when it begins (IMMEDIATE), so it
+    # waits its turn for up to `timeout` seconds instead of failing with "database
+    # is locked" when it first writes; row locks (select_for_update) are no-ops in
+    # SQLite, and this whole-database lock is what stands in for them.
+    # https://docs.djangoproject.com/en/5.2/ref/databases/#database-is-locked-errors
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": env.int("SQLITE_TIMEOUT", default=30),
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis carries the Celery broker, the cache and the sessions. Without it the shop
@@ -143,6 +158,11 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Without a broker (the embedded default), the schedule runs on a thread beside
+# `manage.py runserver` (cellar/embedded.py), first this many seconds after start.
+EMBEDDED_BEAT_FIRST_RUN_SECONDS = env.float(
+    "EMBEDDED_BEAT_FIRST_RUN_SECONDS", default=30
+)
 CELERY_BEAT_SCHEDULE = {
     "queue-missing-invoices": {
         "task": "checkout.tasks.queue_missing_invoices",

@@ -5,13 +5,15 @@ Both need committed rows (another process, other threads): PostgreSQL, cleaned u
 
 import time
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
-from checkout.invoices import invoice_for, produce
+from cellar.embedded import EmbeddedBeat
+from checkout.invoices import invoice_for, produce, record_failure
 from checkout.models import Invoice, InvoiceCounter, Order, OrderLine, OrderStatus
 from checkout.tasks import generate_invoice
 
@@ -114,3 +116,40 @@ def test_a_real_worker_produces_the_invoice(worker, paid_orders):
     assert f"Task checkout.tasks.generate_invoice[{result.id}] succeeded" in (
         worker.read_text()
     )
+
+
+def test_the_embedded_beat_sweeps_up_an_invoice_whose_tries_all_failed(
+    paid_orders, mailoutbox
+):
+    # Given a paid order whose invoice failed every in-process try
+    [order] = paid_orders(1)
+    Order.objects.filter(pk=order.pk).update(
+        paid_at=timezone.now() - timedelta(minutes=10)
+    )
+    invoice = invoice_for(order.pk)
+    record_failure(invoice.pk, OSError("No space left on device"))
+
+    # When beat's schedule runs on a thread, as it does beside `make run`'s server
+    beat = EmbeddedBeat(
+        schedule={
+            "sweep": {"task": "checkout.tasks.queue_missing_invoices", "schedule": 0.2}
+        },
+        first_run_after=0,
+    ).start()
+    try:
+        deadline = time.monotonic() + 60
+        while not Invoice.objects.filter(
+            pk=invoice.pk, status=Invoice.Status.READY, emailed_at__isnull=False
+        ).exists():
+            assert time.monotonic() < deadline, Invoice.objects.get(pk=invoice.pk)
+            time.sleep(0.1)
+        time.sleep(0.5)  # more sweeps, which must find nothing left to do
+    finally:
+        beat.stop()
+
+    # Then the invoice is made and emailed once, and the sweeps went on
+    done = Invoice.objects.get(pk=invoice.pk)
+    assert (done.number, done.attempts) == (invoice.number, 2)
+    assert [message.to for message in mailoutbox] == [[order.email]]
+    assert beat.runs["sweep"] >= 3
+    assert not beat.thread.is_alive()

@@ -1,4 +1,7 @@
 import pytest
+from django.conf import settings
+from django.core.management import call_command
+from wagtail.models import Site
 
 from products.models import WinePage
 
@@ -32,7 +35,7 @@ def test_sitemap_lists_live_pages(client):
     assert response.status_code == 200
     body = response.content.decode()
     wine = WinePage.objects.live().first()
-    assert f"<loc>http://localhost{wine.url}</loc>" in body
+    assert f"<loc>{settings.SITE_URL}{wine.url}</loc>" in body
     assert body.count("<url>") == WinePage.objects.live().count() + 25
 
 
@@ -62,3 +65,28 @@ def test_500_page_renders_without_context():
     # Styled by a stylesheet the strict CSP allows, not an inline <style>.
     assert '<link rel="stylesheet" href="/static/css/error.css">' in html
     assert "<style" not in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "site_url, hostname, port",
+    [
+        ("http://shop.example:8080", "shop.example", 8080),
+        ("https://shop.example", "shop.example", 443),
+    ],
+)
+def test_the_site_follows_site_url_so_absolute_urls_open(
+    client, settings, site_url, hostname, port
+):
+    # Given the shop moved to another address
+    settings.SITE_URL = site_url
+
+    # When the demo loader runs again (make run runs it at every start)
+    call_command("load_demo_data", wines=0, verbosity=0)
+
+    # Then the sitemap's URLs are on that address, port included
+    site = Site.objects.get(is_default_site=True)
+    assert (site.hostname, site.port) == (hostname, port)
+    wine = WinePage.objects.live().first()
+    body = client.get("/sitemap.xml").content.decode()
+    assert f"<loc>{site_url}{wine.url}</loc>" in body
