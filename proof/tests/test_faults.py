@@ -199,16 +199,13 @@ def cleanup(committed_db):
 # The worker is killed while rendering an invoice.
 
 
-def rendering(watcher):
-    """Whether a worker is rendering: the invoice row is numbered and committed,
-    and the render holds its row lock in an open transaction."""
-    with watcher.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_locks l JOIN pg_class c "
-            "ON c.oid = l.relation WHERE c.relname = 'checkout_invoice' "
-            "AND l.mode = 'RowShareLock' AND l.pid <> pg_backend_pid()"
-        )
-        return cursor.fetchone()[0] > 0
+def rendering(log):
+    """Whether a worker is rendering a PDF: WeasyPrint logs its steps at INFO, and
+    the render runs outside any transaction (so no lock shows it)."""
+    text = log.read_text()
+    return text.count("Step 1 - Fetching and parsing HTML") > text.count(
+        "Step 7 - Adding PDF metadata"
+    )
 
 
 def test_a_worker_killed_while_rendering_runs_the_task_again_into_one_invoice(
@@ -220,29 +217,27 @@ def test_a_worker_killed_while_rendering_runs_the_task_again_into_one_invoice(
     year = timezone.localdate().year
     InvoiceCounter.objects.get_or_create(year=year)
     start = InvoiceCounter.objects.get(year=year).last_number
-    watcher = other_connection()
 
     worker = celery_worker(pool="prefork")
     [first_child] = children(worker.process.pid)
     generate_invoice.delay(order.pk)
 
     # When the process rendering it is killed (as the OOM killer would)
-    wait_until(lambda: rendering(watcher), 60, worker.log.read_text)
+    wait_until(lambda: rendering(worker.log), 60, worker.log.read_text)
     number = Invoice.objects.get(order=order).number
     time.sleep(0.5)
-    assert rendering(watcher), "the render finished before it could be killed"
+    assert rendering(worker.log), "the render finished before it could be killed"
     os.kill(first_child, signal.SIGKILL)
 
     # Then the task runs again in a new process, and one invoice exists
     wait_for_invoice_mailed(order, worker.log.read_text)
     log = worker.log.read_text()
-    watcher.close()
 
     assert "exited with 'signal 9 (SIGKILL)'" in log
     assert log.count("Task checkout.tasks.generate_invoice[") >= 2
     [invoice] = Invoice.objects.filter(order=order)
     assert invoice.number == number == f"INV-{year}-{start + 1:06d}"
-    assert invoice.attempts == 1  # the killed attempt was rolled back with it
+    assert invoice.attempts == 1  # the killed attempt never stored a file
     assert InvoiceCounter.objects.get(year=year).last_number == start + 1
     with invoice.pdf.open("rb") as pdf:
         assert pdf.read(5) == b"%PDF-"
@@ -257,17 +252,15 @@ def test_a_whole_worker_killed_mid_render_is_made_good_by_the_sweep(
     # unacknowledged message stays there, out of everyone's way)
     order = make_paid_order(lines=250)
     cleanup["orders"].append(order.pk)
-    watcher = other_connection()
     worker = celery_worker(broker_url=own_redis.url)
     generate_invoice.delay(order.pk)
-    wait_until(lambda: rendering(watcher), 60, worker.log.read_text)
+    wait_until(lambda: rendering(worker.log), 60, worker.log.read_text)
 
     # When the whole worker is killed, and nothing is left to requeue its task
     worker.process.kill()
     worker.process.wait(timeout=10)
     invoice = Invoice.objects.get(order=order)
     assert (invoice.status, bool(invoice.pdf)) == (Invoice.Status.PENDING, False)
-    wait_until(lambda: not rendering(watcher), 30, lambda: "the lock outlived it")
 
     # Then the periodic sweep, on another worker, makes that invoice once
     Order.objects.filter(pk=order.pk).update(
@@ -276,7 +269,6 @@ def test_a_whole_worker_killed_mid_render_is_made_good_by_the_sweep(
     second = celery_worker(broker_url=own_redis.url)
     queue_missing_invoices.apply_async(kwargs={"older_than_minutes": 2})
     wait_for_invoice_mailed(order, second.log.read_text)
-    watcher.close()
     [again] = Invoice.objects.filter(order=order)
     assert (again.pk, again.number, again.attempts) == (
         invoice.pk,
