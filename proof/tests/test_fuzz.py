@@ -8,6 +8,7 @@ Examples are derandomized so CI sees the same ones every run.
 
 import copy
 import json
+from urllib.parse import quote
 
 import pytest
 from django.apps import apps
@@ -388,3 +389,125 @@ def test_a_coupon_code_with_nul_is_just_not_valid(shopper):
 
     assert response.status_code == 400
     assert response.json() == {"errors": {"code": ["That code is not valid."]}}
+
+
+# Hostile input: text Python accepts but nothing downstream can store (NUL, lone
+# surrogates) and JSON nested past any use. One middleware answers 400
+# (cellar/hostile.py).
+
+GET_ENDPOINTS = [
+    "/",
+    "/wines/",
+    "/wines/france/",
+    "/search/",
+    "/cart/",
+    "/cart/api/",
+    "/orders/",
+    "/orders/{token}/",
+    "/orders/{token}/invoice.pdf",
+    "/checkout/success/",
+    "/_stripe/pay/cs_test_x/",
+    "/media/original_images/x.png",
+    "/sitemap.xml",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/orders/abc%00/",
+        "/orders/abc%00/invoice.pdf",
+        "/search/?q=shiraz%002013",
+        "/_stripe/pay/cs_test_%00/",
+        "/media/original_images/a%00.png",
+        "/wines/?page=1%00",
+        "/wines/?min_price=%00",
+        "/cart/?x%00y=1",
+        "/checkout/success/?session_id=cs_test_%00",
+        "/wines/%00/",
+    ],
+)
+def test_nul_in_a_path_or_query_answers_400_and_changes_nothing(attempt, url):
+    assert attempt(lambda client: client.get(url)) == 400
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"items": {}, "version": "v", "coupon": "\\ud800"}',
+        '{"items": {"\\udfff": {"quantity": 1}}, "version": "v"}',
+        '{"items": {}, "version": "v\\u0000"}',
+        '{"items": ' + DEEP + ', "version": "v"}',
+        '{"items": ' + "[" * 40 + "]" * 40 + ', "version": "v"}',
+    ],
+)
+def test_hostile_json_to_the_cart_api_answers_400_and_changes_nothing(attempt, body):
+    def send(client):
+        return client.post("/cart/api/", body, content_type="application/json")
+
+    assert attempt(send) == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"id": "evt_1", "type": "checkout.session.\\udc00", "data": {"object": {}}}',
+        '{"id": "evt_1", "type": "charge.refunded", "data": {"object": '
+        '{"payment_intent": "pi_1", "amount_refunded": 1, "refunded": true, '
+        '"billing_details": {"name": "Ada\\u0000"}}}}',
+        '{"id": "evt_1", "type": "x", "data": {"object": {"deep": ' + DEEP + "}}}",
+    ],
+)
+def test_hostile_json_in_a_signed_webhook_answers_400_and_records_nothing(
+    attempt, body
+):
+    def send(client):
+        return client.post(
+            "/checkout/webhook/",
+            body,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=webhooks.sign(body),
+        )
+
+    assert attempt(send) == 400
+    assert StripeEvent.objects.count() == 0
+
+
+# Bytes a client may send in a path segment or a query: anything, percent-encoded.
+raw_text = st.one_of(
+    st.binary(max_size=12).map(lambda raw: quote(raw, safe="")),
+    st.sampled_from(["%00", "a%00b", "%ED%A0%80", "%C0%80", "%FF", "..%2F..%2F"]),
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("endpoint", GET_ENDPOINTS)
+@FUZZ
+@given(data=st.data())
+def test_get_endpoints_with_random_bytes(attempt, placed_token, endpoint, data):
+    path = endpoint.format(token=placed_token)
+    segment = data.draw(raw_text, label="segment")
+    key, value = data.draw(raw_text, label="key"), data.draw(raw_text, label="value")
+    if data.draw(st.booleans(), label="in path"):
+        path = path.rstrip("/") + "/" + segment + "/"
+    params = {"q", "page", "min_price", "max_price", "sort", "colour", "session_id"}
+    key = data.draw(st.sampled_from(sorted(params)) | st.just(key), label="param")
+
+    status = attempt(lambda client: client.get(f"{path}?{key}={value}"))
+
+    assert status in (200, 301, 302, 400, 404, 405)
+
+
+@pytest.fixture
+def placed_token(shopper):
+    from checkout.models import Order
+    from checkout.tests.conftest import check_out, session_id_of
+
+    session_id = session_id_of(check_out(shopper))
+    return Order.objects.get(stripe_session_id=session_id).token
