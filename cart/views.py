@@ -1,19 +1,34 @@
 import json
+from functools import wraps
 from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from coupons.services import CouponRejected, TooManyAttempts
 
 from .services import Cart, CartConflict, CartError, thumbnails
 
 MAX_API_BODY = 64 * 1024
+
+
+def cart_form(view):
+    """A cart form's URL: POST changes the cart; a GET (a refresh or a bookmark of
+    the page a refused form was shown at) goes to the cart page instead of a 405."""
+
+    @wraps(view)
+    def handle(request, *args, **kwargs):
+        if request.method == "GET":
+            return redirect("cart:detail")
+        return view(request, *args, **kwargs)
+
+    return require_http_methods(["GET", "POST"])(handle)
 
 
 def wants_json(request):
@@ -80,7 +95,7 @@ def detail(request):
     return _render_cart(request, Cart.for_request(request))
 
 
-@require_POST
+@cart_form
 def add(request):
     cart = Cart.for_request(request)
     try:
@@ -95,7 +110,7 @@ def add(request):
     )
 
 
-@require_POST
+@cart_form
 def update(request):
     cart = Cart.for_request(request)
     try:
@@ -107,7 +122,7 @@ def update(request):
     )
 
 
-@require_POST
+@cart_form
 def remove(request):
     cart = Cart.for_request(request)
     try:
@@ -118,7 +133,7 @@ def remove(request):
     return _changed(request, cart, f"Removed {name} from your cart.")
 
 
-@require_POST
+@cart_form
 def coupon(request):
     cart = Cart.for_request(request)
     if "remove" in request.POST:
@@ -140,7 +155,7 @@ def coupon(request):
     )
 
 
-@require_POST
+@cart_form
 def clear(request):
     cart = Cart.for_request(request)
     cart.clear()

@@ -227,8 +227,13 @@ def test_bad_html_form_posts_show_the_error_and_change_nothing(
     assert session_items(filled) == before
 
 
-def test_get_on_a_post_endpoint_is_refused(client):
-    assert client.get("/cart/add/").status_code == 405
+@pytest.mark.parametrize("action", ["add", "update", "remove", "clear", "coupon"])
+def test_a_get_on_a_cart_form_url_shows_the_cart_page(client, action):
+    # A refused form is shown at its own URL; reloading it must not be a 405
+    response = client.get(f"/cart/{action}/")
+
+    assert (response.status_code, response["Location"]) == (302, "/cart/")
+    assert client.put(f"/cart/{action}/").status_code == 405
 
 
 def test_api_get_shape(filled, wines):
