@@ -29,6 +29,7 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.models import Page
 from wagtail.permission_policies import ModelPermissionPolicy
 
+from cellar.exports import SafeExportMixin
 from products.pricing import quantize, shop_currency
 
 from .models import Order, OrderLine, OrderStatus
@@ -59,7 +60,7 @@ class PaidBetweenFilterSet(WagtailFilterSet):
         fields = ["paid_at"]
 
 
-class SalesReportView(ReportView):
+class SalesReportView(SafeExportMixin, ReportView):
     """Subclasses group ``self.paid_orders()`` (already filtered) into rows."""
 
     filterset_class = PaidBetweenFilterSet

@@ -27,6 +27,8 @@ from wagtail.admin.widgets.button import Button
 from wagtail.log_actions import registry as log_registry
 from wagtail.permission_policies import ModelPermissionPolicy
 
+from cellar.exports import SafeExportIndexView
+
 from . import actions, stripe_api
 from .customers import money, with_totals
 from .models import Customer, Invoice, Order, OrderStatus, StripeEvent
@@ -76,7 +78,7 @@ class OrderFilterSet(WagtailFilterSet):
         return queryset.filter(sent)
 
 
-class OrderIndexView(IndexView):
+class OrderIndexView(SafeExportIndexView):
     def get_base_queryset(self):
         return super().get_base_queryset().select_related("invoice")
 
@@ -297,6 +299,7 @@ class ShopViewSet(ModelViewSet):
     # Pages and snippets never refer to orders, events or customers: no reference
     # index lookup on each save, which paying an order does several times.
     add_to_reference_index = False
+    index_view_class = SafeExportIndexView
 
 
 class OrderViewSet(ShopViewSet):
@@ -427,7 +430,7 @@ class CustomerFilterSet(WagtailFilterSet):
         fields = ["first_order_at"]
 
 
-class CustomerIndexView(IndexView):
+class CustomerIndexView(SafeExportIndexView):
     custom_field_preprocess = {
         "amount_spent": {
             IndexView.FORMAT_CSV: lambda total: str(money(total)),

@@ -1,6 +1,8 @@
 from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from cellar.exports import SafeExportIndexView
+
 from .models import Coupon
 
 
@@ -8,6 +10,7 @@ class CouponViewSet(ModelViewSet):
     model = Coupon
     add_to_reference_index = False  # no page refers to a coupon
     icon = "tag"
+    index_view_class = SafeExportIndexView
     menu_label = "Coupons"
     add_to_admin_menu = False
     list_display = [
