@@ -20,7 +20,7 @@ from products.pricing import from_minor_units, to_minor_units
 
 from . import stripe_api
 from .customers import record_customer
-from .models import TRANSITIONS, Order, OrderStatus, OrderStatusChange
+from .models import TRANSITIONS, Order, OrderStatus, OrderStatusChange, StripeEvent
 
 logger = logging.getLogger(__name__)
 PAID_STATES = ("paid", "no_payment_required")
@@ -112,6 +112,7 @@ def _mark_paid(order, session, cause):
     short = _decrement_stock(order)
     if short:
         order.flag("Oversold: too little stock for " + ", ".join(short) + ".")
+    _apply_refunds_received_first(order, cause)
     order.save()
     enqueue(generate_invoice, order.pk)
 
@@ -143,19 +144,50 @@ def _decrement_stock(order):
     return short
 
 
+# What a handler answers when its event concerns an order not paid yet.
+NOT_YET = "not yet"
+
+
 def apply_refund(charge, cause):
-    """charge.refunded: record what Stripe says was refunded, on the paid order."""
+    """charge.refunded: record what Stripe says was refunded, on the paid order.
+
+    Stripe does not order its events: a refund may arrive before the payment it
+    refunds is recorded. Then nothing matches the payment intent yet; the answer is
+    NOT_YET, the ledger keeps the event as deferred, and the paid transition (or
+    the reconcile task, should the two race) applies it.
+    """
     intent = charge.get("payment_intent")
     with transaction.atomic():
         order = (
             Order.objects.select_for_update().filter(stripe_payment_intent_id=intent)
         ).first()
         if order is None:
-            logger.warning("charge.refunded for unknown payment intent %s", intent)
-            return None
+            logger.info("charge.refunded for %s before its order was paid", intent)
+            return NOT_YET
         refunded = from_minor_units(charge["amount_refunded"], order.currency)
         record_refund(order, refunded, bool(charge.get("refunded")), cause)
         return order
+
+
+def _apply_refunds_received_first(order, cause):
+    """Refunds of this payment that reached the ledger before it was recorded."""
+    events = StripeEvent.objects.filter(
+        type="charge.refunded",
+        payload__data__object__payment_intent=order.stripe_payment_intent_id,
+    )
+    charges = [event.payload["data"]["object"] for event in events]
+    if not charges:
+        return
+    latest = max(charges, key=lambda charge: charge["amount_refunded"])
+    refunded = from_minor_units(latest["amount_refunded"], order.currency)
+    order.flag(
+        f"Stripe refunded {refunded} {order.currency_code} before the payment "
+        "reached the shop; check before shipping."
+    )
+    record_refund(order, refunded, bool(latest["refunded"]), cause)
+    events.filter(status=StripeEvent.Status.DEFERRED).update(
+        status=StripeEvent.Status.PROCESSED, processed_at=timezone.now()
+    )
 
 
 def record_refund(order, amount_refunded, in_full, cause):

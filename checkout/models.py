@@ -283,6 +283,9 @@ class StripeEvent(models.Model):
         PROCESSED = "processed", "Processed"
         IGNORED = "ignored", "Ignored"
         FAILED = "failed", "Failed"
+        # About a payment not recorded yet (a refund that overtook it): applied
+        # when the order is paid, or by the reconcile task.
+        DEFERRED = "deferred", "Deferred"
 
     event_id = models.CharField(max_length=255, unique=True)
     type = models.CharField(max_length=100)

@@ -106,6 +106,7 @@ def queue_missing_invoices(older_than_minutes=2):
 def reconcile_pending_orders(older_than_minutes=None):
     """Fulfil or close orders whose webhook never came."""
     from .fulfilment import fulfil_checkout
+    from .webhooks import retry_deferred_events
 
     age = (
         timedelta(minutes=older_than_minutes)
@@ -126,4 +127,4 @@ def reconcile_pending_orders(older_than_minutes=None):
             logger.exception("Reconciling %s failed", session_id)
             continue
         changed += order is not None and order.status != before
-    return changed
+    return changed + retry_deferred_events()

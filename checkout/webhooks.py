@@ -5,7 +5,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from .fulfilment import apply_refund, fail_payment, fulfil_checkout
+from .fulfilment import NOT_YET, apply_refund, fail_payment, fulfil_checkout
 from .models import Order, StripeEvent
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,21 @@ def replay_event(event_id):
         return _handle(ledger, cause=f"replay of {event_id}")
 
 
+def retry_deferred_events():
+    """Handle again the events kept for an order that was not paid yet (a refund
+    that raced its payment's recording); how many were applied."""
+    applied = 0
+    deferred = StripeEvent.objects.filter(status=StripeEvent.Status.DEFERRED)
+    for event_id in deferred.values_list("event_id", flat=True):
+        with transaction.atomic():
+            ledger = deferred.select_for_update().filter(event_id=event_id).first()
+            if ledger is not None:
+                applied += _handle(ledger, f"retry of {event_id}") != (
+                    StripeEvent.Status.DEFERRED
+                )
+    return applied
+
+
 def _handle(ledger, cause):
     handler = HANDLERS.get(ledger.type)
     obj = ledger.payload["data"]["object"]
@@ -88,8 +103,12 @@ def _handle(ledger, cause):
     ):
         ledger.status = StripeEvent.Status.IGNORED
     else:
-        handler(obj, cause)
-        ledger.status = StripeEvent.Status.PROCESSED
+        outcome = handler(obj, cause)
+        ledger.status = (
+            StripeEvent.Status.DEFERRED
+            if outcome == NOT_YET
+            else StripeEvent.Status.PROCESSED
+        )
         ledger.error = ""
     ledger.processed_at = timezone.now()
     ledger.save(update_fields=["status", "error", "processed_at"])

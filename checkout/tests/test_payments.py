@@ -27,6 +27,7 @@ from checkout.tasks import reconcile_pending_orders
 from checkout.webhooks import receive_event
 from products.models import WineVariant
 from stripe_emulator import faults, payments, webhooks
+from stripe_emulator.models import EmulatedEvent
 
 from .conftest import check_out, session_id_of
 
@@ -434,3 +435,86 @@ class TestWebhookSignatures:
 
     def test_the_secret_in_use_is_the_configured_one(self):
         assert settings.STRIPE_WEBHOOK_SECRET == "whsec_cellar_emulator_dev_only"
+
+
+def refund_first_then_payment(stripe_side, session_id, amount=None):
+    """Pay, refund at Stripe, then deliver the events newest first: Stripe does not
+    promise their order."""
+    payments.pay(session_id, "4242424242424242")
+    intent = payments.checkout_session(session_id)["payment_intent"]
+    params = {"payment_intent": intent} | ({"amount": amount} if amount else {})
+    stripe_client().v1.refunds.create(params=params)
+    deliver_all(stripe_side, order="reversed")
+    return intent
+
+
+def test_a_refund_delivered_before_the_payment_ends_refunded(placed, stripe_side):
+    # Given a paid-then-refunded session whose charge.refunded comes first
+    client, order, session_id = placed
+
+    # When Stripe delivers the refund, then the payment, then both again
+    refund_first_then_payment(stripe_side, session_id)
+    for event in EmulatedEvent.objects.order_by("created", "id"):
+        webhooks.deliver(event, transport=stripe_side)
+
+    # Then the order ends as Stripe has it: refunded in full, flagged, once
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (
+        OrderStatus.REFUNDED,
+        Decimal("45.50"),
+    )
+    assert [s[:2] for s in statuses(order)] == [
+        ("pending", "paid"),
+        ("paid", "refunded"),
+    ]
+    assert order.needs_attention is True
+    assert "Stripe refunded 45.50 USD before the payment reached the shop" in (
+        order.attention_reason
+    )
+    refunds = StripeEvent.objects.filter(type="charge.refunded")
+    assert list(refunds.values_list("status", flat=True)) == ["processed"]
+
+
+def test_a_partial_refund_delivered_first_is_kept_on_the_paid_order(
+    placed, stripe_side
+):
+    client, order, session_id = placed
+
+    refund_first_then_payment(stripe_side, session_id, amount=1000)
+
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (
+        OrderStatus.PAID,
+        Decimal("10.00"),
+    )
+    assert order.needs_attention is True
+
+
+def test_a_refund_that_raced_the_payment_is_applied_by_reconcile(
+    placed, stripe_side
+):
+    # Given a paid order, and a refund event the ledger kept as deferred because
+    # it was handled while the payment was being recorded
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")
+    deliver_all(stripe_side)
+    order.refresh_from_db()
+    stripe_client().v1.refunds.create(
+        params={"payment_intent": order.stripe_payment_intent_id}
+    )
+    [event] = webhooks.pending_events(type="charge.refunded")
+    StripeEvent.objects.record(event.data)
+    StripeEvent.objects.filter(event_id=event.id).update(
+        status=StripeEvent.Status.DEFERRED
+    )
+
+    # When the reconcile task runs
+    reconcile_pending_orders()
+
+    # Then the refund is on the order, and the event is processed
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (
+        OrderStatus.REFUNDED,
+        Decimal("45.50"),
+    )
+    assert StripeEvent.objects.get(event_id=event.id).status == "processed"
