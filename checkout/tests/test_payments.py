@@ -490,9 +490,7 @@ def test_a_partial_refund_delivered_first_is_kept_on_the_paid_order(
     assert order.needs_attention is True
 
 
-def test_a_refund_that_raced_the_payment_is_applied_by_reconcile(
-    placed, stripe_side
-):
+def test_a_refund_that_raced_the_payment_is_applied_by_reconcile(placed, stripe_side):
     # Given a paid order, and a refund event the ledger kept as deferred because
     # it was handled while the payment was being recorded
     client, order, session_id = placed
