@@ -34,6 +34,7 @@ from .models import SavedCart
 SESSION_KEY = "cart"
 MAX_LINE_QUANTITY = 24
 MAX_LINES = 50
+MAX_ORDERS = 5
 CART_RENDITION = "fill-96x120"
 LINE_FIELDS = (
     *("label", "sku", "price", "stock", "active"),
@@ -124,7 +125,9 @@ class Cart:
         data = self.session.get(SESSION_KEY) or {}
         self._items = {str(key): int(qty) for key, qty in data.get("items", {}).items()}
         self.id = data.get("id")
-        self.order_token = data.get("order")
+        # The orders placed for this cart, newest last; a paid one is taken out.
+        legacy = [data["order"]] if data.get("order") else []  # sessions before 0.2
+        self.order_tokens = list(data.get("orders") or legacy)
         self.coupon_code = data.get("coupon")
         self.coupon = None
         self._lines = None
@@ -205,10 +208,30 @@ class Cart:
         return quantize(self.subtotal - self.discount)
 
     def _forget_paid_order(self):
-        """The cart an order was paid for is spent: empty it before anything else."""
-        if self.order_token and _order_is_paid(self.order_token):
-            self._items, self.order_token, self.coupon_code = {}, None, None
-            self._save([])
+        """What an order of this cart was paid for leaves the cart before anything
+        else; what was added since (another tab, the back button) stays, with a
+        notice. The coupon was spent with the order."""
+        if not self.order_tokens:
+            return
+        paid = _paid_orders(self.order_tokens)
+        if not paid:
+            return
+        for token, (reference, bought) in paid.items():
+            for variant_id, quantity in bought:
+                key = str(variant_id)
+                left = self._items.get(key, 0) - quantity
+                if left > 0:
+                    self._items[key] = left
+                else:
+                    self._items.pop(key, None)
+            self.order_tokens.remove(token)
+            if self._items:
+                self.notices.append(
+                    f"Your order {reference} is paid. What you added to your cart "
+                    "after it was placed is still here."
+                )
+        self.coupon_code, self.coupon = None, None
+        self._save([] if not self._items else None)
 
     def _read_lines(self):
         self._forget_paid_order()
@@ -432,15 +455,16 @@ class Cart:
             self._save()
 
     def attach_order(self, token):
-        """Remember the order placed for this cart, to empty the cart once it's paid."""
-        self.order_token = token
-        self._save(self._lines)
+        """Remember an order placed for this cart, to take out what it pays for."""
+        if token not in self.order_tokens:
+            self.order_tokens = [*self.order_tokens, token][-MAX_ORDERS:]
+            self._save(self._lines)
 
     def _save(self, lines=None):
         self.id = self.id or uuid.uuid4().hex
         data = {"id": self.id, "items": self._items}
-        if self.order_token:
-            data["order"] = self.order_token
+        if self.order_tokens:
+            data["orders"] = self.order_tokens
         if self.coupon_code:
             data["coupon"] = self.coupon_code
         self.session[SESSION_KEY] = data
@@ -527,9 +551,18 @@ def _check_stock(variant, quantity, field, in_cart=0):
         _fail(field, f"Only {variant.stock} of {name} left.{already}")
 
 
-def _order_is_paid(token):
-    from checkout.models import Order, OrderStatus
+def _paid_orders(tokens):
+    """{token: (reference, [(variant id, quantity), …])} of the paid ones."""
+    from checkout.models import Order, OrderLine, OrderStatus
 
-    return Order.objects.filter(
-        token=token, status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
-    ).exists()
+    paid = dict(
+        Order.objects.filter(
+            token__in=tokens, status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
+        ).values_list("token", "reference")
+    )
+    lines = {token: (reference, []) for token, reference in paid.items()}
+    for token, variant_id, quantity in OrderLine.objects.filter(
+        order__token__in=list(paid), variant__isnull=False
+    ).values_list("order__token", "variant_id", "quantity"):
+        lines[token][1].append((variant_id, quantity))
+    return lines

@@ -97,7 +97,20 @@ def _mark_paid(order, session, cause):
     from .tasks import enqueue, generate_invoice
 
     if order.status == OrderStatus.CANCELLED:
-        order.flag("Paid after its checkout was cancelled; check stock and ship.")
+        why = order.history.filter(to_status=OrderStatus.CANCELLED).last()
+        order.flag(
+            f"Paid after its checkout was cancelled ({why.note if why else 'expired'})"
+            "; check stock, and whether the shopper paid twice, before shipping."
+        )
+    twins = order.same_cart_orders().filter(
+        status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
+    )
+    if twins:
+        order.flag(
+            "The same cart was also paid as order "
+            + ", ".join(twin.reference for twin in twins)
+            + ": the shopper may have paid twice for the same bottles; refund one."
+        )
     transition(
         order, OrderStatus.PAID, cause, f"payment_status={session.payment_status}"
     )

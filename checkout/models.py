@@ -120,6 +120,9 @@ class Order(models.Model):
             )
         ]
 
+    # The note on the status change of an order whose cart was checked out again.
+    SUPERSEDED = "Superseded by the newer checkout of the same cart, order"
+
     def __str__(self):
         return self.reference
 
@@ -166,6 +169,13 @@ class Order(models.Model):
         if invoice.last_error.startswith(Invoice.EMAIL_ERROR):
             return "mail_retrying"
         return "mailing"
+
+    def same_cart_orders(self):
+        """The other orders placed for this order's cart (its other versions)."""
+        cart_id = self.checkout_key.split(":", 1)[0]
+        return Order.objects.filter(checkout_key__startswith=f"{cart_id}:").exclude(
+            pk=self.pk
+        )
 
     def flag(self, reason):
         """Ask a merchant to look at this order; reasons accumulate."""

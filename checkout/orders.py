@@ -1,5 +1,6 @@
 """Turning a cart into one pending order and one Stripe Checkout Session."""
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -200,6 +201,7 @@ def checkout_session_url(order, success_url, cancel_url):
                 if session.status == "complete"
                 else ["Your previous checkout expired. Please check out again."]
             )
+        _supersede_earlier_checkouts(client, order)
         session = _create_session(client, order, success_url, cancel_url)
     except stripe.StripeError as error:
         logger.warning("Stripe refused or failed for order %s: %s", order, error)
@@ -207,6 +209,50 @@ def checkout_session_url(order, success_url, cancel_url):
     Order.objects.filter(pk=order.pk).update(stripe_session_id=session.id)
     order.stripe_session_id = session.id
     return session.url
+
+
+def _supersede_earlier_checkouts(client, order):
+    """One payable Checkout Session per cart: before this order's session is made,
+    the sessions of the cart's earlier pending orders are expired at Stripe and
+    those orders cancelled. A session Stripe says is already complete (it was being
+    paid) is fulfilled instead, and the paid transition flags it."""
+    from .fulfilment import fulfil_checkout, transition
+
+    paid = []
+    for earlier in order.same_cart_orders().filter(status=OrderStatus.PENDING):
+        if earlier.stripe_session_id:
+            # A session no longer open (paid, or expired) cannot be expired; the
+            # retrieve below says which.
+            with contextlib.suppress(stripe.InvalidRequestError):
+                client.v1.checkout.sessions.expire(
+                    earlier.stripe_session_id,
+                    options={"idempotency_key": f"cellar-order-{earlier.token}-expire"},
+                )
+            session = client.v1.checkout.sessions.retrieve(earlier.stripe_session_id)
+            if session.status == "complete":
+                fulfil_checkout(session.id, cause=f"checkout of {order}")
+                paid.append(earlier.reference)
+                continue
+        _cancel(earlier, f"{Order.SUPERSEDED} {order.reference}", transition)
+    if paid:
+        # The cart changed under this order: what the earlier one paid for leaves
+        # the cart when it is next read, and the shopper checks out what is left.
+        _cancel(order, f"Order {', '.join(paid)} of the same cart was paid", transition)
+        raise CartNotReady(
+            [
+                f"Your payment for order {', '.join(paid)} went through a moment "
+                "ago, and what it paid for has left your cart. Check what is left "
+                "and check out again."
+            ]
+        )
+
+
+def _cancel(order, note, transition):
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == OrderStatus.PENDING:
+            transition(locked, OrderStatus.CANCELLED, "checkout page", note)
+            locked.save()
 
 
 def _create_session(client, order, success_url, cancel_url):

@@ -161,7 +161,10 @@ def order_detail(request, token):
         Order.objects.select_related("invoice").prefetch_related("lines"), token=token
     )
     if order.is_paid:
-        Cart.for_request(request).lines  # noqa: B018 - reading clears a paid cart
+        cart = Cart.for_request(request)
+        cart.lines  # noqa: B018 - reading takes the paid lines out of the cart
+        for notice in cart.notices:
+            messages.info(request, notice)
     return render(request, "checkout/order_detail.html", {"order": order})
 
 
