@@ -113,8 +113,20 @@ def success(request):
         order = fulfil_checkout(session_id, cause="success page") or order
     except (stripe.StripeError, DatabaseError):
         logger.exception("Success page could not fulfil %s; the webhook will", order)
+    if not _placed_here(request, order):
+        # Stripe puts the session id in referrers and logs: holding it shows no
+        # order, and prefills nothing later.
+        return render(request, "checkout/success_elsewhere.html")
     remember_order(request, order)
     return redirect("orders:detail", token=order.token)
+
+
+def _placed_here(request, order):
+    """Whether this browser session (or its signed-in shopper) placed the order."""
+    if order.token in request.session.get("orders", []):
+        return True
+    user = request.user
+    return user.is_authenticated and order.user_id == user.pk
 
 
 @require_GET

@@ -516,3 +516,29 @@ def test_a_refund_that_raced_the_payment_is_applied_by_reconcile(placed, stripe_
         Decimal("45.50"),
     )
     assert StripeEvent.objects.get(event_id=event.id).status == "processed"
+
+
+def test_a_stranger_holding_the_session_id_sees_no_order_and_gets_no_prefill(
+    placed, wines, stripe_side
+):
+    # Given a paid session whose id has leaked (referrer, log, shared screenshot)
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")
+    url = f"/checkout/success/?session_id={session_id}"
+
+    # When a stranger opens the success URL, then starts a checkout of their own
+    stranger = Client()
+    seen = stranger.get(url)
+    stranger.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
+    form = stranger.get("/checkout/").content.decode()
+
+    # Then they see a neutral page and an empty form; the buyer sees the order
+    assert seen.status_code == 200
+    html = seen.content.decode()
+    for secret in (order.reference, order.token, order.email, order.name):
+        assert secret not in html
+        assert secret not in form
+    assert stranger.get("/orders/").content.decode().count(order.reference) == 0
+    mine = client.get(url)
+    assert (mine.status_code, mine["Location"]) == (302, f"/orders/{order.token}/")
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
