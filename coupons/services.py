@@ -1,5 +1,6 @@
 """Coupon rules: whether a code applies, and counting a use once it is paid for."""
 
+import contextlib
 import time
 
 from django.core.cache import cache
@@ -62,20 +63,24 @@ def check(coupon, subtotal, now=None):
 def validate_code(code, subtotal, request):
     """The coupon for a code a shopper typed, or one generic refusal.
 
-    Every refusal reads the same so codes cannot be guessed one reason at a time,
-    and failures are counted per session and per address.
+    Every refusal reads the same so codes cannot be guessed one reason at a time.
+    Each attempt takes a slot in its session's and its address's window first (an
+    atomic increment), and a valid code gives its slot back: however many guesses
+    arrive at once, at most MAX_FAILURES a window are ever checked.
     """
-    wait = _blocked_for(request)
-    if wait:
-        raise TooManyAttempts(wait)
+    slots = _take_slots(request)
+    if any(count > MAX_FAILURES for _, count in slots):
+        raise TooManyAttempts(_wait(slots))
     coupon = find(code)
     try:
         if coupon is None:
             raise CouponRejected(GENERIC_REFUSAL)
         check(coupon, subtotal)
     except CouponRejected:
-        _record_failure(request)
         raise CouponRejected(GENERIC_REFUSAL) from None
+    for key, _ in slots:
+        with contextlib.suppress(ValueError):  # its window ended meanwhile
+            cache.decr(key)
     return coupon
 
 
@@ -108,21 +113,32 @@ def _keys(request):
     return keys
 
 
-def _blocked_for(request):
-    now = time.time()
-    waits = [
-        int(record["reset_at"] - now) + 1
-        for record in cache.get_many(_keys(request)).values()
-        if record["count"] >= MAX_FAILURES and record["reset_at"] > now
-    ]
-    return max(waits, default=0)
+def _take_slots(request):
+    """[(key, attempts in this window including this one)] per session and address.
 
-
-def _record_failure(request):
+    ``add`` starts a window (it does nothing if one is open) and ``incr`` is atomic
+    in Redis and in the local cache. Should the window end between the two, the
+    increment starts the key afresh without an expiry; the first count of a window
+    (re)sets it.
+    """
     now = time.time()
+    slots = []
     for key in _keys(request):
-        record = cache.get(key)
-        if record is None or record["reset_at"] <= now:
-            record = {"count": 0, "reset_at": now + FAILURE_WINDOW}
-        record["count"] += 1
-        cache.set(key, record, timeout=FAILURE_WINDOW + 1)
+        cache.add(key, 0, timeout=FAILURE_WINDOW)
+        cache.add(f"{key}:reset", now + FAILURE_WINDOW, timeout=FAILURE_WINDOW)
+        try:
+            count = cache.incr(key)
+        except ValueError:
+            cache.add(key, 1, timeout=FAILURE_WINDOW)
+            count = 1
+        if count == 1:
+            cache.touch(key, FAILURE_WINDOW)
+        slots.append((key, count))
+    return slots
+
+
+def _wait(slots):
+    """Seconds until the fullest window ends (Retry-After)."""
+    now = time.time()
+    resets = cache.get_many([f"{key}:reset" for key, _ in slots])
+    return max((int(reset - now) + 1 for reset in resets.values()), default=1)
