@@ -20,9 +20,10 @@ from .models import Order, OrderLine, OrderStatus
 
 logger = logging.getLogger(__name__)
 
-# Stripe accepts 30 minutes to 24 hours; an hour keeps stock promises short.
-CHECKOUT_WINDOW = timedelta(hours=1)
-MIN_SESSION_WINDOW = timedelta(minutes=35)
+# Stripe accepts 30 minutes to 24 hours: an abandoned checkout (and its order)
+# ends after the shortest window Stripe allows, and a minute to make the session.
+CHECKOUT_WINDOW = timedelta(minutes=31)
+MIN_SESSION_WINDOW = timedelta(minutes=30, seconds=15)
 CONTACT_FIELDS = ("email", *ADDRESS_FIELDS)
 
 

@@ -20,6 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cart.services import Cart
+from cellar import ratelimit
 
 from .forms import CheckoutForm
 from .fulfilment import fulfil_checkout
@@ -36,6 +37,10 @@ from .webhooks import malformed, receive_event
 logger = logging.getLogger(__name__)
 SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
 REMEMBERED_ORDERS = 20
+TOO_MANY_CHECKOUTS = (
+    "You have started many checkouts in the last few minutes. Nothing was charged; "
+    "please wait a few minutes and try again."
+)
 
 
 def remember_order(request, order):
@@ -72,6 +77,29 @@ def start(request):
     if request.method == "POST":
         form = CheckoutForm(request.POST, request=request)
         if form.is_valid():
+            slots = ratelimit.take(
+                ratelimit.per_client(
+                    request,
+                    "checkouts",
+                    settings.CHECKOUTS_PER_ADDRESS,
+                    settings.CHECKOUTS_PER_SESSION,
+                ),
+                settings.CHECKOUT_LIMIT_WINDOW,
+            )
+            if not slots.allowed:
+                response = render(
+                    request,
+                    "checkout/checkout.html",
+                    {
+                        "form": form,
+                        "cart": cart,
+                        "lines": cart.lines,
+                        "payment_error": TOO_MANY_CHECKOUTS,
+                    },
+                    status=429,
+                )
+                response["Retry-After"] = str(slots.retry_after)
+                return response
             try:
                 order = place_order(cart, form.cleaned_data, request.user)
                 remember_order(request, order)

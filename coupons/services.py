@@ -1,12 +1,9 @@
 """Coupon rules: whether a code applies, and counting a use once it is paid for."""
 
-import contextlib
-import time
-
-from django.core.cache import cache
 from django.db.models import F
 from django.utils import timezone
 
+from cellar import ratelimit
 from products.pricing import format_money
 
 from .models import Coupon, normalise_code
@@ -64,13 +61,16 @@ def validate_code(code, subtotal, request):
     """The coupon for a code a shopper typed, or one generic refusal.
 
     Every refusal reads the same so codes cannot be guessed one reason at a time.
-    Each attempt takes a slot in its session's and its address's window first (an
-    atomic increment), and a valid code gives its slot back: however many guesses
-    arrive at once, at most MAX_FAILURES a window are ever checked.
+    Each attempt takes a slot in its session's and its address's window first, and
+    a valid code gives its slot back: however many guesses arrive at once, at most
+    MAX_FAILURES a window are ever checked (cellar/ratelimit.py).
     """
-    slots = _take_slots(request)
-    if any(count > MAX_FAILURES for _, count in slots):
-        raise TooManyAttempts(_wait(slots))
+    limits = ratelimit.per_client(
+        request, "coupon-failures", MAX_FAILURES, MAX_FAILURES
+    )
+    slots = ratelimit.take(limits, FAILURE_WINDOW)
+    if not slots.allowed:
+        raise TooManyAttempts(slots.retry_after)
     coupon = find(code)
     try:
         if coupon is None:
@@ -78,9 +78,7 @@ def validate_code(code, subtotal, request):
         check(coupon, subtotal)
     except CouponRejected:
         raise CouponRejected(GENERIC_REFUSAL) from None
-    for key, _ in slots:
-        with contextlib.suppress(ValueError):  # its window ended meanwhile
-            cache.decr(key)
+    slots.give_back()
     return coupon
 
 
@@ -103,42 +101,3 @@ def redeem(order, now=None):
         )
         return
     Coupon.objects.filter(pk=coupon.pk).update(times_used=F("times_used") + 1)
-
-
-def _keys(request):
-    keys = [f"coupon-failures:ip:{request.META.get('REMOTE_ADDR', '')}"]
-    session_key = getattr(request, "session", None) and request.session.session_key
-    if session_key:
-        keys.append(f"coupon-failures:session:{session_key}")
-    return keys
-
-
-def _take_slots(request):
-    """[(key, attempts in this window including this one)] per session and address.
-
-    ``add`` starts a window (it does nothing if one is open) and ``incr`` is atomic
-    in Redis and in the local cache. Should the window end between the two, the
-    increment starts the key afresh without an expiry; the first count of a window
-    (re)sets it.
-    """
-    now = time.time()
-    slots = []
-    for key in _keys(request):
-        cache.add(key, 0, timeout=FAILURE_WINDOW)
-        cache.add(f"{key}:reset", now + FAILURE_WINDOW, timeout=FAILURE_WINDOW)
-        try:
-            count = cache.incr(key)
-        except ValueError:
-            cache.add(key, 1, timeout=FAILURE_WINDOW)
-            count = 1
-        if count == 1:
-            cache.touch(key, FAILURE_WINDOW)
-        slots.append((key, count))
-    return slots
-
-
-def _wait(slots):
-    """Seconds until the fullest window ends (Retry-After)."""
-    now = time.time()
-    resets = cache.get_many([f"{key}:reset" for key, _ in slots])
-    return max((int(reset - now) + 1 for reset in resets.values()), default=1)

@@ -286,6 +286,13 @@ CONTENT_SECURITY_POLICY_RELAXED_PATHS = ["/admin/"] + (
     ["/_stripe/"] if STRIPE_EMULATOR else []
 )
 
+# Checkouts that may make an order (and a Stripe Checkout Session) in a window of
+# CHECKOUT_LIMIT_WINDOW seconds, per browser session and per address; one more
+# answers 429 with Retry-After.
+CHECKOUTS_PER_SESSION = env.int("CHECKOUTS_PER_SESSION", default=10)
+CHECKOUTS_PER_ADDRESS = env.int("CHECKOUTS_PER_ADDRESS", default=30)
+CHECKOUT_LIMIT_WINDOW = env.int("CHECKOUT_LIMIT_WINDOW", default=600)
+
 # Catalogue pages are cached whole, per URL, with each shopper's parts filled in
 # per request (home/caching.py); 0 turns the cache off.
 CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=600)

@@ -7,3 +7,5 @@ SECRET_KEY = env.str(
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["*"])
 SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)
+# One developer is every shopper, all from 127.0.0.1.
+CHECKOUTS_PER_ADDRESS = env.int("CHECKOUTS_PER_ADDRESS", default=1000)

@@ -55,3 +55,7 @@ CATALOGUE_CACHE_SECONDS = 0
 # Tests deliver the Stripe emulator's events themselves: twice, late, out of order.
 STRIPE_EMULATOR_AUTO_DELIVER = False
 STORAGES["private"]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT
+
+# Every test checks out from 127.0.0.1 in one shared local cache; the limit's own
+# tests set it low.
+CHECKOUTS_PER_SESSION = CHECKOUTS_PER_ADDRESS = 100_000

@@ -1,6 +1,8 @@
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
+from django.test import Client
 
 from checkout.models import Order, OrderStatus
 from checkout.stripe_api import client as stripe_client
@@ -154,3 +156,28 @@ def test_get_shows_the_form_and_the_summary(shopper):
         "GB",
         "US",
     ]
+
+
+def test_checkouts_are_limited_per_session_and_address(shopper, wines, settings):
+    # Given a limit of 3 checkouts a window per session
+    cache.clear()
+    settings.CHECKOUTS_PER_SESSION, settings.CHECKOUTS_PER_ADDRESS = 3, 100
+    red = wines["red"].pk
+
+    # When the same browser checks out 4 times (each a new cart version)
+    answers = []
+    for quantity in (1, 2, 3, 4):
+        shopper.post("/cart/update/", {"variant": red, "quantity": quantity})
+        answers.append(check_out(shopper))
+
+    # Then the fourth answers 429 with Retry-After, and made no order
+    assert [a.status_code for a in answers] == [303, 303, 303, 429]
+    assert 1 <= int(answers[-1]["Retry-After"]) <= 601
+    assert "started many checkouts" in answers[-1].content.decode()
+    assert Order.objects.filter(email="ada@example.com").count() == 3
+    # and another browser from the same address is limited by the address alone
+    settings.CHECKOUTS_PER_ADDRESS = 3
+    other = Client()
+    other.post("/cart/add/", {"variant": red, "quantity": 1})
+    assert check_out(other).status_code == 429
+    cache.clear()
