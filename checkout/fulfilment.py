@@ -7,6 +7,7 @@ many callers race it.
 """
 
 import logging
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
@@ -83,7 +84,7 @@ def _apply_session(order, session, cause):
             f"but the order total is {expected} {order.currency}; not fulfilled."
         )
         if reason not in order.attention_reason:
-            order.flag(reason)
+            order.flag(reason, from_minor_units(session.amount_total, order.currency))
             order.save()
         return
     if session.payment_status in PAID_STATES:
@@ -100,7 +101,8 @@ def _mark_paid(order, session, cause):
         why = order.history.filter(to_status=OrderStatus.CANCELLED).last()
         order.flag(
             f"Paid after its checkout was cancelled ({why.note if why else 'expired'})"
-            "; check stock, and whether the shopper paid twice, before shipping."
+            "; check stock, and whether the shopper paid twice, before shipping.",
+            order.total,
         )
     twins = order.same_cart_orders().filter(
         status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
@@ -109,7 +111,8 @@ def _mark_paid(order, session, cause):
         order.flag(
             "The same cart was also paid as order "
             + ", ".join(twin.reference for twin in twins)
-            + ": the shopper may have paid twice for the same bottles; refund one."
+            + ": the shopper may have paid twice for the same bottles; refund one.",
+            order.total,
         )
     transition(
         order, OrderStatus.PAID, cause, f"payment_status={session.payment_status}"
@@ -122,23 +125,24 @@ def _mark_paid(order, session, cause):
     # order (coupon, then wines by id), so two payments never wait on each other.
     record_customer(order, session)
     redeem(order)
-    short = _decrement_stock(order)
+    short, missing = _decrement_stock(order)
     if short:
-        order.flag("Oversold: too little stock for " + ", ".join(short) + ".")
+        order.flag("Oversold: too little stock for " + ", ".join(short) + ".", missing)
     _apply_refunds_received_first(order, cause)
     order.save()
     enqueue(generate_invoice, order.pk)
 
 
 def _decrement_stock(order):
-    """Take each line's quantity off stock; report shortfalls.
+    """Take each line's quantity off stock; the shortfalls, and the value of the
+    bottles paid for but not there.
 
     Pages show a wine's stock only as "In stock" above LOW_STOCK_THRESHOLD, and a
     cart needs it only up to MAX_LINE_QUANTITY: a sale that leaves at least
     STOCK_UNSEEN_FROM changes nothing anyone sees, so the catalogue's caches stay.
     One that leaves less moves the catalogue's version on (an UPDATE sends no signal).
     """
-    short, seen = [], False
+    short, missing, seen = [], Decimal("0"), False
     for line in order.lines.order_by("variant_id"):
         if line.variant_id is None:
             continue
@@ -150,11 +154,15 @@ def _decrement_stock(order):
             continue
         seen = True
         if not variant.filter(stock__gte=line.quantity).update(stock=less):
+            left = max(
+                variant.select_for_update().values_list("stock", flat=True)[0], 0
+            )
             variant.update(stock=0)
-            short.append(f"{line.sku} ×{line.quantity}")
+            short.append(f"{line.sku} ×{line.quantity} ({left} in stock)")
+            missing += line.unit_price * (line.quantity - left)
     if seen:
         catalogue_changed()
-    return short
+    return short, missing
 
 
 # What a handler answers when its event concerns an order not paid yet.
@@ -195,7 +203,8 @@ def _apply_refunds_received_first(order, cause):
     refunded = from_minor_units(latest["amount_refunded"], order.currency)
     order.flag(
         f"Stripe refunded {refunded} {order.currency_code} before the payment "
-        "reached the shop; check before shipping."
+        "reached the shop; check before shipping.",
+        refunded,
     )
     record_refund(order, refunded, bool(latest["refunded"]), cause)
     events.filter(status=StripeEvent.Status.DEFERRED).update(

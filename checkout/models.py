@@ -93,6 +93,9 @@ class Order(models.Model):
 
     needs_attention = models.BooleanField(default=False)
     attention_reason = models.TextField(blank=True)
+    # What the flagged problems put at risk: goods paid for but not in stock, a
+    # discount past a coupon's limit, a payment that may have doubled another.
+    amount_at_stake = models.DecimalField(max_digits=12, decimal_places=2, default=0)
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -177,9 +180,11 @@ class Order(models.Model):
             pk=self.pk
         )
 
-    def flag(self, reason):
-        """Ask a merchant to look at this order; reasons accumulate."""
+    def flag(self, reason, at_stake=0):
+        """Ask a merchant to look at this order; reasons, and the money each puts
+        at stake, accumulate."""
         self.needs_attention = True
+        self.amount_at_stake += at_stake
         self.attention_reason = "\n".join(filter(None, [self.attention_reason, reason]))
 
 

@@ -334,6 +334,7 @@ class OrderViewSet(ShopViewSet):
         StatusFlagColumn(
             "needs_attention", true_label="Needs attention", label="Attention"
         ),
+        Column("amount_at_stake", label="At stake"),
     ]
     list_export = [
         "reference",
@@ -349,6 +350,7 @@ class OrderViewSet(ShopViewSet):
         "amount_refunded",
         "coupon_code",
         "needs_attention",
+        "amount_at_stake",
     ]
     export_filename = "orders"
 

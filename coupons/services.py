@@ -92,12 +92,15 @@ def redeem(order, now=None):
         return
     coupon = Coupon.objects.select_for_update().filter(code=order.coupon_code).first()
     if coupon is None:
-        order.flag(f"Coupon {order.coupon_code} was deleted before payment.")
+        order.flag(
+            f"Coupon {order.coupon_code} was deleted before payment.", order.discount
+        )
         return
     if coupon.usage_limit is not None and coupon.times_used >= coupon.usage_limit:
         order.flag(
             f"Coupon {coupon.code} had reached its limit of {coupon.usage_limit} uses "
-            "when this order was paid; the shopper paid the discounted price."
+            "when this order was paid; the shopper paid the discounted price.",
+            order.discount,
         )
         return
     Coupon.objects.filter(pk=coupon.pk).update(times_used=F("times_used") + 1)

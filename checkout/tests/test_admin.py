@@ -66,6 +66,7 @@ def test_listing_shows_every_order_with_its_columns(staff_client, orders):
         "Coupon",
         "Invoice",
         "Attention",
+        "At stake",
     ]
     html = response.content.decode()
     assert f"{orders['ada'].invoice.number} (ready)" in html
@@ -139,6 +140,7 @@ EXPORT_HEADINGS = [
     "Amount refunded",
     "Coupon code",
     "Needs attention",
+    "Amount at stake",
 ]
 
 

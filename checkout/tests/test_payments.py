@@ -272,7 +272,10 @@ def test_oversold_order_is_paid_and_flagged(placed, wines, stripe_side):
     order.refresh_from_db()
     assert order.status == OrderStatus.PAID
     assert order.needs_attention is True
-    assert order.attention_reason == "Oversold: too little stock for CART-RED ×2."
+    assert order.attention_reason == (
+        "Oversold: too little stock for CART-RED ×2 (1 in stock)."
+    )
+    assert order.amount_at_stake == Decimal("10.00")  # one red paid for, not there
     assert (stock(wines["red"]), stock(wines["white"])) == (0, 2)
 
 

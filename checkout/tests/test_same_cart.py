@@ -103,6 +103,10 @@ def test_a_payment_landing_on_a_superseded_session_is_flagged(
     assert earlier.needs_attention and newer.needs_attention
     assert f"{Order.SUPERSEDED} {newer.reference}" in earlier.attention_reason
     assert f"also paid as order {earlier.reference}" in newer.attention_reason
+    assert (earlier.amount_at_stake, newer.amount_at_stake) == (
+        earlier.total,
+        newer.total,
+    )
     assert left_after_first == {"CART-WHITE": 1}
     assert cart_items(client) == {}
 

@@ -58,3 +58,5 @@ def test_ten_concurrent_payments_count_three_uses_and_flag_seven(ten_paid_sessio
     assert Coupon.objects.get(pk=coupon.pk).times_used == 3
     assert orders.filter(needs_attention=True).count() == 7
     assert orders.filter(needs_attention=False).count() == 3
+    # each flagged order puts its discount at stake, shown in the one filter
+    assert {o.amount_at_stake for o in orders.filter(needs_attention=True)} == {5}
