@@ -27,6 +27,8 @@ from django.template.loader import render_to_string
 from django.utils.functional import SimpleLazyObject
 from django.utils.html import format_html
 
+from cellar import ratelimit
+
 VERSION_KEY = "catalogue:version"
 # Changes whenever the shape of a cached entry does, so a deploy never reads old ones.
 ENTRY_FORMAT = 2
@@ -189,6 +191,8 @@ def page_key(request):
         return None
     if not CACHED_PARAMETERS.issuperset(request.GET):
         return None
+    if any(len(values) > 1 for _, values in request.GET.lists()):
+        return None
     if request.user.is_authenticated:  # editors see the user bar, drafts, previews
         return None
     url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
@@ -208,6 +212,23 @@ def mark_cacheable(request, page=None):
     if page is not None and page.get_view_restrictions().exists():
         return
     request._catalogue_cacheable = True
+
+
+def not_canonical(request):
+    """Called by a catalogue view whose query it had to correct or refuse (a page
+    past the last, a price it could not read, a query with stray spaces): the
+    answer is not cached, so made-up query values cannot fill the cache."""
+    request._catalogue_cacheable = False
+
+
+def _may_store(request, version):
+    """Pages without a query are as many as the catalogue has; pages with one are
+    counted, and at most CATALOGUE_CACHE_QUERY_PAGES are stored per version each
+    cache lifetime, so the cache's size is bounded whatever queries are sent."""
+    if not request.GET:
+        return True
+    budget = {f"catalogue:query-pages:{version}": settings.CATALOGUE_CACHE_QUERY_PAGES}
+    return ratelimit.take(budget, seconds()).allowed
 
 
 def hole(request, name, content):
@@ -301,8 +322,9 @@ class CataloguePageCacheMiddleware:
         html = response.content.decode(response.charset)
         if (
             getattr(request, "_catalogue_cacheable", False)
-            and response.status_code in (200, 400)
+            and response.status_code == 200
             and getattr(request, "_catalogue_version", None) is not None
+            and _may_store(request, request._catalogue_version)
         ):
             template = _HOLE.sub(lambda m: f"<!--hole:{m[1]}-->", html)
             entry = {

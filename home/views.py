@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from kombu import Connection
 
+from products.catalogue import canonical_page
 from products.models import WinePage
 
 from . import caching
@@ -18,14 +19,19 @@ MAX_QUERY_LENGTH = 200
 
 @require_GET
 def search(request):
-    query = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    asked = request.GET.get("q", "")
+    query = asked.strip()[:MAX_QUERY_LENGTH]
     results = None
     caching.mark_cacheable(request)
+    if query != asked:
+        caching.not_canonical(request)
     if query:
         wines = WinePage.objects.for_listing().order_by()
         results = Paginator(
             wines.search(query, order_by_relevance=True), SEARCH_RESULTS_PER_PAGE
         ).get_page(request.GET.get("page"))
+        if not canonical_page(request, results):
+            caching.not_canonical(request)
     return render(
         request,
         "home/search.html",

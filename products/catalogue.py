@@ -7,6 +7,8 @@ from django import forms
 from django.core.paginator import Paginator
 from django.db.models import F
 
+from home import caching
+
 from .models import Colour, CountryPage, GrapeVariety, RegionPage, WinePage
 
 WINES_PER_PAGE = 12
@@ -95,6 +97,13 @@ class WineFilterForm(forms.Form):
         return wines.order_by(*SORTS[data.get("sort", "name")][1])
 
 
+def canonical_page(request, page):
+    """Whether ``?page=`` is absent or names the page shown, as written ("2", not
+    "02", nor a page past the last, which the paginator answers with the last)."""
+    asked = request.GET.get("page")
+    return asked is None or asked == str(page.number)
+
+
 def browse_wines(request, scope):
     """The listing context for a wines index, country or region page."""
     countries = list(
@@ -122,6 +131,8 @@ def browse_wines(request, scope):
     wines = form.filter(WinePage.objects.for_listing().descendant_of(scope))
     paginator = Paginator(wines, WINES_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
+    if form.errors or not canonical_page(request, page):
+        caching.not_canonical(request)
     query = request.GET.copy()
     query.pop("page", None)
     return {

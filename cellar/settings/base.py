@@ -296,6 +296,9 @@ CHECKOUT_LIMIT_WINDOW = env.int("CHECKOUT_LIMIT_WINDOW", default=600)
 # Catalogue pages are cached whole, per URL, with each shopper's parts filled in
 # per request (home/caching.py); 0 turns the cache off.
 CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=600)
+# Pages with a query (searches, filters) the cache stores per catalogue version in
+# each CATALOGUE_CACHE_SECONDS; pages without one are as many as the catalogue has.
+CATALOGUE_CACHE_QUERY_PAGES = env.int("CATALOGUE_CACHE_QUERY_PAGES", default=2000)
 # How long a web process trusts the catalogue version it last read before asking
 # Redis again: another process's publish shows within this time (its own at once).
 CATALOGUE_VERSION_CHECK_SECONDS = env.float(

@@ -235,3 +235,56 @@ def test_another_process_change_shows_within_the_version_check(
     assert queries > 0
     assert format_money(Decimal("21.00")) in html
     assert format_money(Decimal("19.00")) not in html
+
+
+def queries_of(client, url):
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    return response.status_code, len(queries)
+
+
+def twice(client, url):
+    """(status, queries) of the second of two identical requests: 0 queries means
+    the first was stored."""
+    client.get(url)
+    return queries_of(client, url)
+
+
+def test_only_canonical_query_values_are_cached(page_cache, cellar_red, client):
+    region_url = cellar_red.get_parent().url
+
+    # Canonical values are cached ...
+    assert twice(client, "/wines/?page=2") == (200, 0)
+    assert twice(client, "/search/?q=Cache") == (200, 0)
+    assert twice(client, f"{region_url}?min_price=10") == (200, 0)
+    # ... values corrected or refused are not
+    for url in (
+        "/wines/?page=999",
+        "/wines/?page=02",
+        "/wines/?page=x",
+        "/wines/?min_price=abc",
+        "/wines/?sort=nonsense",
+        "/search/?q=%20Cache",
+        "/search/?q=Cache&page=7",
+        "/wines/?page=1&page=2",
+    ):
+        status, queries = twice(client, url)
+        assert queries > 0, url
+
+
+def test_made_up_queries_cannot_grow_the_cache_past_its_budget(
+    page_cache, cellar_red, client, settings
+):
+    # Given a budget of 20 query pages per version and cache lifetime
+    settings.CATALOGUE_CACHE_QUERY_PAGES = 20
+
+    # When 300 made-up searches arrive
+    for number in range(300):
+        client.get(f"/search/?q=made-up-{number}")
+
+    # Then the first 20 were stored and nothing after them; pages without a query
+    # are still cached
+    assert twice(client, "/search/?q=made-up-3")[1] == 0
+    assert twice(client, "/search/?q=made-up-250")[1] > 0
+    assert twice(client, "/search/?q=made-up-new")[1] > 0
+    assert twice(client, cellar_red.url)[1] == 0
