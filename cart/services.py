@@ -57,6 +57,14 @@ class CartConflict(Exception):
     """The client changed a cart it last saw at another version."""
 
 
+class CartBusy(Exception):
+    """The cart kept changing under this change (a burst of requests of one
+    shopper); nothing of this change was saved."""
+
+
+MAX_CHANGE_TRIES = 10
+
+
 def _fail(field, message):
     raise CartError({field: [message]})
 
@@ -147,6 +155,42 @@ class Cart:
         elif fresh:
             cart.from_database()
         return cart
+
+    @classmethod
+    def change(cls, request, operation):
+        """Make ``operation(cart)`` one atomic change of this request's cart.
+
+        The session is stored whole, so two changes of one cart at once would each
+        store the cart they read and the later would drop the earlier's lines. The
+        change is stored only if the session is still as it was read (the session
+        engine's compare-and-set); if not, the session is read again and the change
+        made again on it. Returns ``(cart, what operation returned)``; bad input
+        raises before anything is stored.
+        """
+        for _ in range(MAX_CHANGE_TRIES):
+            cart = cls.for_request(request)
+            try:
+                result = operation(cart)
+            except Exception:
+                # Nothing half-made is stored at the end of the response either.
+                cls._read_again(request)
+                raise
+            if cart._store():
+                return cart, result
+            cls._read_again(request)  # someone else stored the session first
+        raise CartBusy()
+
+    @staticmethod
+    def _read_again(request):
+        request.session = request.session.__class__(request.session.session_key)
+        request._cart = None
+
+    def _store(self):
+        session = self.session
+        save = getattr(session, "save_if_unchanged", None)
+        if not session.modified or save is None:
+            return True  # nothing to store, or an engine without compare-and-set
+        return save()
 
     def from_database(self):
         """Read the lines from the database from now on (what checkout charges)."""

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from coupons.services import CouponRejected, TooManyAttempts
 
-from .services import Cart, CartConflict, CartError, thumbnails
+from .services import Cart, CartBusy, CartConflict, CartError, thumbnails
 
 MAX_API_BODY = 64 * 1024
 
@@ -95,13 +95,38 @@ def detail(request):
     return _render_cart(request, Cart.for_request(request))
 
 
+def _change(request, operation):
+    """``Cart.change``, or the answer to give when it could not be made."""
+    try:
+        return Cart.change(request, operation), None
+    except CartError as error:
+        return (None, None), _rejected(request, Cart.for_request(request), error)
+    except CartBusy:
+        return (None, None), _busy(request)
+
+
+def _busy(request):
+    message = (
+        "Your cart was being changed in another window at the same moment; "
+        "nothing was changed here. Please try again."
+    )
+    if wants_json(request):
+        return JsonResponse({"errors": {"cart": [message]}}, status=409)
+    return _render_cart(
+        request, Cart.for_request(request), errors={"cart": [message]}, status=409
+    )
+
+
 @cart_form
 def add(request):
-    cart = Cart.for_request(request)
-    try:
-        variant = cart.add(request.POST.get("variant"), request.POST.get("quantity"))
-    except CartError as error:
-        return _rejected(request, cart, error)
+    (cart, variant), refused = _change(
+        request,
+        lambda cart: cart.add(
+            request.POST.get("variant"), request.POST.get("quantity")
+        ),
+    )
+    if refused:
+        return refused
     quantity = int(request.POST["quantity"])
     return _changed(
         request,
@@ -112,11 +137,14 @@ def add(request):
 
 @cart_form
 def update(request):
-    cart = Cart.for_request(request)
-    try:
-        variant = cart.update(request.POST.get("variant"), request.POST.get("quantity"))
-    except CartError as error:
-        return _rejected(request, cart, error)
+    (cart, variant), refused = _change(
+        request,
+        lambda cart: cart.update(
+            request.POST.get("variant"), request.POST.get("quantity")
+        ),
+    )
+    if refused:
+        return refused
     return _changed(
         request, cart, f"Updated {variant.page.title} ({variant.label}) in your cart."
     )
@@ -124,30 +152,36 @@ def update(request):
 
 @cart_form
 def remove(request):
-    cart = Cart.for_request(request)
-    try:
-        variant = cart.remove(request.POST.get("variant"))
-    except CartError as error:
-        return _rejected(request, cart, error)
+    (cart, variant), refused = _change(
+        request, lambda cart: cart.remove(request.POST.get("variant"))
+    )
+    if refused:
+        return refused
     name = f"{variant.page.title} ({variant.label})" if variant else "The wine"
     return _changed(request, cart, f"Removed {name} from your cart.")
 
 
 @cart_form
 def coupon(request):
-    cart = Cart.for_request(request)
     if "remove" in request.POST:
-        cart.remove_coupon()
-        return _changed(request, cart, "The coupon was removed.")
+        (cart, _), refused = _change(request, lambda cart: cart.remove_coupon())
+        return refused or _changed(request, cart, "The coupon was removed.")
     try:
-        applied = cart.apply_coupon(request.POST.get("code", ""), request)
+        (cart, applied), refused = _change(
+            request,
+            lambda cart: cart.apply_coupon(request.POST.get("code", ""), request),
+        )
     except TooManyAttempts as limited:
+        cart = Cart.for_request(request)
         response = _rejected(request, cart, CartError({"code": [limited.message]}))
         response.status_code = 429
         response["Retry-After"] = str(limited.retry_after)
         return response
     except CouponRejected as rejected:
+        cart = Cart.for_request(request)
         return _rejected(request, cart, CartError({"code": [rejected.message]}))
+    if refused:
+        return refused
     return _changed(
         request,
         cart,
@@ -157,9 +191,8 @@ def coupon(request):
 
 @cart_form
 def clear(request):
-    cart = Cart.for_request(request)
-    cart.clear()
-    return _changed(request, cart, "Your cart is empty.")
+    (cart, _), refused = _change(request, lambda cart: cart.clear())
+    return refused or _changed(request, cart, "Your cart is empty.")
 
 
 def _api_error(field, message, status=400):
@@ -188,20 +221,24 @@ def api(request):
     version = payload.get("version")
     if not isinstance(version, str):
         return _api_error("version", "Send the version of the cart you last read.")
-    previous = (cart.items, cart.coupon_code)
-    try:
+
+    def replace(cart):
         cart.replace(payload.get("items"), version)
         if "coupon" in payload:
             _api_coupon(request, cart, payload["coupon"])
+
+    try:
+        cart, _ = Cart.change(request, replace)
     except TooManyAttempts as limited:
-        cart.restore(*previous)
         response = _api_error("coupon", limited.message, status=429)
         response["Retry-After"] = str(limited.retry_after)
         return response
     except CouponRejected as rejected:
-        cart.restore(*previous)
         return _api_error("coupon", rejected.message)
+    except CartBusy:
+        return _busy(request)
     except CartConflict:
+        cart = Cart.for_request(request)
         return JsonResponse(
             {
                 "errors": {

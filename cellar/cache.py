@@ -13,11 +13,22 @@ connection from the pool), so each pool gets one for the life of the process.
 from django.core.cache.backends import redis as django_redis
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
+# Write KEYS[1] only if it still holds exactly the bytes read before (ARGV[1]): a
+# compare-and-set in one round trip (EVALSHA), atomic in Redis.
+_REPLACE_IF = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])
+    return 1
+end
+return 0
+"""
+
 
 class RedisCacheClient(django_redis.RedisCacheClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._clients = {}
+        self._scripts = {}
 
     def get_client(self, key=None, *, write=False):
         pool = self._get_connection_pool(write)
@@ -31,6 +42,14 @@ class RedisCacheClient(django_redis.RedisCacheClient):
         value = self._serializer.dumps(value)
         return bool(client.set(key, value, ex=timeout, xx=True))
 
+    def replace_if(self, key, expected, value, timeout):
+        client = self.get_client(key, write=True)
+        script = self._scripts.get(id(client))
+        if script is None:
+            script = self._scripts[id(client)] = client.register_script(_REPLACE_IF)
+        raw = self._serializer.dumps(value)
+        return raw if script(keys=[key], args=[expected, raw, timeout]) else None
+
 
 class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
@@ -38,16 +57,29 @@ class RedisCache(django_redis.RedisCache):
         self._class = RedisCacheClient
 
     def get_along(self, key, other, other_key):
-        """``(self.get(key), other.get(other_key))`` in one MGET when both caches
-        use the same Redis; otherwise ``(self.get(key), None)``: the other key is
-        read only when it costs no round trip of its own."""
-        if not isinstance(other, RedisCache) or other._servers != self._servers:
-            return self.get(key), None
-        keys = [self.make_and_validate_key(key), other.make_and_validate_key(other_key)]
-        mine, theirs = self._cache.get_client(keys[0]).mget(keys)
+        """``(self.get(key), other.get(other_key), raw)`` in one MGET when both
+        caches use the same Redis; otherwise the other value is None: it is read
+        only when it costs no round trip of its own. ``raw`` is the key's bytes as
+        stored, for ``replace_if``."""
+        mine_key = self.make_and_validate_key(key)
+        keys = [mine_key]
+        if isinstance(other, RedisCache) and other._servers == self._servers:
+            keys.append(other.make_and_validate_key(other_key))
+        mine, *theirs = self._cache.get_client(mine_key).mget(keys)
+        theirs = theirs[0] if theirs else None
         return (
             None if mine is None else self._cache._serializer.loads(mine),
             None if theirs is None else other._cache._serializer.loads(theirs),
+            mine,
+        )
+
+    def replace_if(self, key, expected, value, timeout=DEFAULT_TIMEOUT, version=None):
+        """Set ``key`` only if it still holds ``expected`` (the raw bytes
+        ``get_along`` gave), in one atomic round trip: the bytes written, or None
+        if the key held something else."""
+        key = self.make_and_validate_key(key, version=version)
+        return self._cache.replace_if(
+            key, expected, value, self.get_backend_timeout(timeout)
         )
 
     def replace(self, key, value, timeout=DEFAULT_TIMEOUT, version=None):

@@ -17,8 +17,10 @@ from django.contrib.sessions.backends import cache
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import caches
 
+from .db_sessions import CompareAndSet
 
-class SessionStore(cache.SessionStore):
+
+class SessionStore(CompareAndSet, cache.SessionStore):
     catalogue_version = None
 
     def load(self):
@@ -28,7 +30,9 @@ class SessionStore(cache.SessionStore):
         if get_along is None:
             return super().load()
         try:
-            data, version = get_along(self.cache_key, caches["default"], VERSION_KEY)
+            data, version, self._loaded = get_along(
+                self.cache_key, caches["default"], VERSION_KEY
+            )
         except Exception:
             # As Django's: a session that cannot be read is a new, empty one.
             data, version = None, None
@@ -39,9 +43,22 @@ class SessionStore(cache.SessionStore):
         return {}
 
     def save(self, must_create=False):
+        if self._saved_already(must_create):
+            return
         replace = getattr(self._cache, "replace", None)
         if self.session_key is None or must_create or replace is None:
             return super().save(must_create=must_create)
         data = self._get_session(no_load=False)
         if not replace(self.cache_key, data, self.get_expiry_age()):
             raise UpdateError
+
+    def _replace_if_unchanged(self):
+        replace_if = getattr(self._cache, "replace_if", None)
+        if replace_if is None:
+            self.save()
+            return True
+        data = self._get_session(no_load=False)
+        written = replace_if(self.cache_key, self._loaded, data, self.get_expiry_age())
+        if written is not None:
+            self._loaded = written
+        return written is not None

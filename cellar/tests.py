@@ -21,7 +21,7 @@ print(json.dumps({
     "SESSION_ENGINE": settings.SESSION_ENGINE,
     "SESSION_STORE": settings.CACHES.get(settings.SESSION_CACHE_ALIAS, {}).get(
         "LOCATION"
-    ) if "sessions.backends.db" not in settings.SESSION_ENGINE else None,
+    ) if "db" not in settings.SESSION_ENGINE.rsplit(".", 1)[-1] else None,
     "CELERY_TASK_ALWAYS_EAGER": settings.CELERY_TASK_ALWAYS_EAGER,
     "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     "SHOP_CURRENCY": settings.SHOP_CURRENCY,
@@ -152,7 +152,7 @@ def test_development_defaults_need_nothing_installed():
         "DATABASE_ENGINE": "django.db.backends.sqlite3",
         "DATABASE_NAME": str(BASE_DIR / "db.sqlite3"),
         "CACHE": "django.core.cache.backends.locmem.LocMemCache",
-        "SESSION_ENGINE": "django.contrib.sessions.backends.db",
+        "SESSION_ENGINE": "cellar.db_sessions",
         "SESSION_STORE": None,
         "CELERY_TASK_ALWAYS_EAGER": True,
         "CELERY_BROKER_URL": "memory://",

@@ -102,8 +102,12 @@ def start(request):
                 return response
             try:
                 order = place_order(cart, form.cleaned_data, request.user)
-                remember_order(request, order)
-                cart.attach_order(order.token)
+
+                def remember(cart):
+                    remember_order(request, order)
+                    cart.attach_order(order.token)
+
+                Cart.change(request, remember)
                 url = checkout_session_url(
                     order,
                     success_url=request.build_absolute_uri(reverse("checkout:success")),
@@ -145,7 +149,7 @@ def success(request):
         # Stripe puts the session id in referrers and logs: holding it shows no
         # order, and prefills nothing later.
         return render(request, "checkout/success_elsewhere.html")
-    remember_order(request, order)
+    Cart.change(request, lambda cart: remember_order(request, order))
     return redirect("orders:detail", token=order.token)
 
 

@@ -40,7 +40,7 @@ if env.str("REDIS_URL", default=""):
         "LOCATION": env.str("REDIS_URL"),
         "KEY_PREFIX": "cellar-test",
     }
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "cellar.db_sessions"
 WAGTAILADMIN_BASE_URL = "http://testserver"
 
 # Tests queue nothing by default; the worker tests start a real worker on Redis.
