@@ -92,9 +92,12 @@ class Migration(migrations.Migration):
         ("coupons", "0001_coupon"),
         ("checkout", "0002_admin_actions"),
         ("wagtailadmin", "0001_create_admin_access_permissions"),
-        ("wagtailcore", "__latest__"),
-        ("wagtailimages", "__latest__"),
-        ("wagtaildocs", "__latest__"),
+        # Fixed names (the latest of Wagtail 8.0): "__latest__" would move with the
+        # next Wagtail release, and migrate would then refuse a database on which
+        # this migration was already applied (InconsistentMigrationHistory).
+        ("wagtailcore", "0098_apitoken"),
+        ("wagtailimages", "0027_image_description"),
+        ("wagtaildocs", "0014_alter_document_file_size"),
     ]
 
     operations = [migrations.RunPython(create_groups, migrations.RunPython.noop)]

@@ -90,3 +90,22 @@ def test_the_site_follows_site_url_so_absolute_urls_open(
     wine = WinePage.objects.live().first()
     body = client.get("/sitemap.xml").content.decode()
     assert f"<loc>{site_url}{wine.url}</loc>" in body
+
+
+def test_our_migrations_depend_on_fixed_migrations_only():
+    """A dependency on another app's "__latest__" moves with that app's next
+    release, and migrate then refuses a database on which ours was applied."""
+    from django.apps import apps
+    from django.db.migrations.loader import MigrationLoader
+
+    ours = {"home", "products", "cart", "checkout", "coupons", "stripe_emulator"}
+    assert ours <= {config.label for config in apps.get_app_configs()}
+    loader = MigrationLoader(None, ignore_no_migrations=True)
+    moving = [
+        (key, dependency)
+        for key, migration in loader.disk_migrations.items()
+        if key[0] in ours
+        for dependency in migration.dependencies
+        if dependency[1] == "__latest__"
+    ]
+    assert moving == []
