@@ -14,6 +14,7 @@ shows at once in the process that made it, and within CATALOGUE_VERSION_CHECK_SE
 in the others.
 """
 
+import logging
 import re
 import time
 
@@ -29,6 +30,7 @@ from django.utils.html import format_html
 
 from cellar import ratelimit
 
+logger = logging.getLogger(__name__)
 VERSION_KEY = "catalogue:version"
 # Changes whenever the shape of a cached entry does, so a deploy never reads old ones.
 ENTRY_FORMAT = 2
@@ -39,6 +41,8 @@ CACHED_PARAMETERS = frozenset(
     | {"min_price", "max_price"}
 )
 _HOLE = re.compile(r"<!--hole:(\w+)-->(.*?)<!--/hole:\1-->", re.S)
+# What must only ever be inside a hole: a visitor's CSRF token.
+_PRIVATE = re.compile(r"csrfmiddlewaretoken")
 _EMPTY_HOLE = re.compile(r"<!--hole:(\w+)-->")
 
 
@@ -325,6 +329,7 @@ class CataloguePageCacheMiddleware:
             and response.status_code == 200
             and getattr(request, "_catalogue_version", None) is not None
             and _may_store(request, request._catalogue_version)
+            and _shareable(request, html)
         ):
             template = _HOLE.sub(lambda m: f"<!--hole:{m[1]}-->", html)
             entry = {
@@ -340,6 +345,20 @@ class CataloguePageCacheMiddleware:
             cache.set(key, entry, seconds())
         response.content = _HOLE.sub(lambda m: m[2], html)
         return response
+
+
+def _shareable(request, html):
+    """Whether the page, its holes left out, holds nothing of this visitor's: a
+    CSRF token outside a hole (a ``{% csrf_token %}`` a template author put outside
+    ``{% hole %}``) would hand one visitor's token to everyone. Such a page is
+    served but never stored, and the mistake is logged."""
+    if not _PRIVATE.search(_HOLE.sub("", html)):
+        return True
+    logger.error(
+        "Not caching %s: a CSRF token outside a hole (wrap it in the csrf hole)",
+        request.path,
+    )
+    return False
 
 
 def _get(key):

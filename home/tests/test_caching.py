@@ -288,3 +288,28 @@ def test_made_up_queries_cannot_grow_the_cache_past_its_budget(
     assert twice(client, "/search/?q=made-up-250")[1] > 0
     assert twice(client, "/search/?q=made-up-new")[1] > 0
     assert twice(client, cellar_red.url)[1] == 0
+
+
+def test_a_page_with_a_csrf_token_outside_a_hole_is_never_stored(
+    page_cache, db, settings, tmp_path, monkeypatch, caplog
+):
+    # Given a template author who put a form's token outside the csrf hole
+    from home.models import HomePage
+
+    (tmp_path / "leaky_home.html").write_text(
+        '<form method="post">{% csrf_token %}<button>Go</button></form>'
+    )
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+    monkeypatch.setattr(HomePage, "template", "leaky_home.html")
+
+    # When two visitors open the page
+    first = Client().get("/")
+    second_status, second_queries = queries_of(Client(), "/")
+
+    # Then each got a page of their own: it was served, never stored, and logged
+    assert first.status_code == second_status == 200
+    assert second_queries > 0
+    assert "csrfmiddlewaretoken" in first.content.decode()
+    assert "Not caching /: a CSRF token outside a hole" in caplog.text
