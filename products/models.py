@@ -404,9 +404,17 @@ class WineVariant(Orderable):
         return self.active and self.stock > 0
 
     @property
-    def stock_status(self):
+    def stock_level(self):
+        """``out``, ``low`` or ``in``: what pages show of the stock (the one place
+        the low-stock threshold is read)."""
         if not self.active or self.stock <= 0:
-            return "Sold out"
-        if self.stock <= LOW_STOCK_THRESHOLD:
-            return f"Only {self.stock} left"
-        return "In stock"
+            return "out"
+        return "low" if self.stock <= LOW_STOCK_THRESHOLD else "in"
+
+    @property
+    def stock_status(self):
+        return {
+            "out": "Sold out",
+            "low": f"Only {self.stock} left",
+            "in": "In stock",
+        }[self.stock_level]
