@@ -105,15 +105,17 @@ def _change(request, operation):
         return (None, None), _busy(request)
 
 
+BUSY = (
+    "Your cart was being changed in another window at the same moment; nothing "
+    "was changed here. Please try again."
+)
+
+
 def _busy(request):
-    message = (
-        "Your cart was being changed in another window at the same moment; "
-        "nothing was changed here. Please try again."
-    )
     if wants_json(request):
-        return JsonResponse({"errors": {"cart": [message]}}, status=409)
+        return JsonResponse({"errors": {"cart": [BUSY]}}, status=409)
     return _render_cart(
-        request, Cart.for_request(request), errors={"cart": [message]}, status=409
+        request, Cart.for_request(request), errors={"cart": [BUSY]}, status=409
     )
 
 
@@ -236,7 +238,7 @@ def api(request):
     except CouponRejected as rejected:
         return _api_error("coupon", rejected.message)
     except CartBusy:
-        return _busy(request)
+        return _api_error("cart", BUSY, status=409)
     except CartConflict:
         cart = Cart.for_request(request)
         return JsonResponse(

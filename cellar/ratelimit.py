@@ -14,6 +14,7 @@ import contextlib
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 
 
@@ -63,9 +64,25 @@ def take(limits, window):
     return Slots(counts)
 
 
+def client_address(request):
+    """The client's address: behind TRUSTED_PROXIES proxies (a load balancer, a
+    TLS terminator), the one the outermost of them saw, from X-Forwarded-For;
+    else REMOTE_ADDR. Only trusted hops are read: a client can write the header."""
+    proxies = settings.TRUSTED_PROXIES
+    if proxies:
+        hops = [
+            hop.strip()
+            for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if hop.strip()
+        ]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "")
+
+
 def per_client(request, scope, per_address, per_session):
     """Limits for the client's address and, if it has one, its session."""
-    limits = {f"{scope}:ip:{request.META.get('REMOTE_ADDR', '')}": per_address}
+    limits = {f"{scope}:ip:{client_address(request)}": per_address}
     session_key = getattr(request, "session", None) and request.session.session_key
     if session_key:
         limits[f"{scope}:session:{session_key}"] = per_session

@@ -163,14 +163,23 @@ def clear_attention(order, user, note):
         if not order.needs_attention:
             raise ActionRefused(f"{order.reference} does not need attention.")
         reason = order.attention_reason
+        at_stake = str(order.amount_at_stake)
         order.needs_attention = False
         order.attention_reason = ""
-        order.save(update_fields=["needs_attention", "attention_reason", "updated_at"])
+        order.amount_at_stake = 0
+        order.save(
+            update_fields=[
+                "needs_attention",
+                "attention_reason",
+                "amount_at_stake",
+                "updated_at",
+            ]
+        )
         log(
             order,
             "cellar.order.clear_attention",
             user=user,
-            data={"reason": reason, "note": note},
+            data={"reason": reason, "at_stake": at_stake, "note": note},
         )
     return order
 

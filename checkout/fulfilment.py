@@ -97,21 +97,29 @@ def _apply_session(order, session, cause):
 def _mark_paid(order, session, cause):
     from .tasks import enqueue, generate_invoice
 
+    # A double payment: this checkout was cancelled (superseded, expired), or a
+    # twin (another version of the same cart) was paid after this one was placed,
+    # while their contents overlapped. A cart paid and then shopped again makes
+    # orders placed after that payment, which are no twins.
+    doubts = []
     if order.status == OrderStatus.CANCELLED:
         why = order.history.filter(to_status=OrderStatus.CANCELLED).last()
-        order.flag(
+        doubts.append(
             f"Paid after its checkout was cancelled ({why.note if why else 'expired'})"
-            "; check stock, and whether the shopper paid twice, before shipping.",
-            order.total,
         )
     twins = order.same_cart_orders().filter(
-        status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
+        status__in=[OrderStatus.PAID, OrderStatus.REFUNDED],
+        paid_at__gt=order.created_at,
     )
     if twins:
-        order.flag(
+        doubts.append(
             "The same cart was also paid as order "
             + ", ".join(twin.reference for twin in twins)
-            + ": the shopper may have paid twice for the same bottles; refund one.",
+        )
+    if doubts:
+        order.flag(
+            "; ".join(doubts) + ": the shopper may have paid twice for the same "
+            "bottles; check stock and refund one before shipping.",
             order.total,
         )
     transition(
@@ -120,6 +128,7 @@ def _mark_paid(order, session, cause):
     order.paid_at = timezone.now()
     intent = session.payment_intent
     order.stripe_payment_intent_id = getattr(intent, "id", intent) or ""
+    _apply_refunds_received_first(order, cause)
     # The rows many payments share (a popular coupon, a wine on sale) are locked
     # last, so each is held only until the commit right after; always in the same
     # order (coupon, then wines by id), so two payments never wait on each other.
@@ -128,7 +137,6 @@ def _mark_paid(order, session, cause):
     short, missing = _decrement_stock(order)
     if short:
         order.flag("Oversold: too little stock for " + ", ".join(short) + ".", missing)
-    _apply_refunds_received_first(order, cause)
     order.save()
     enqueue(generate_invoice, order.pk)
 
@@ -169,13 +177,13 @@ def _decrement_stock(order):
 NOT_YET = "not yet"
 
 
-def apply_refund(charge, cause):
+def apply_refund(charge, cause, late=False):
     """charge.refunded: record what Stripe says was refunded, on the paid order.
 
     Stripe does not order its events: a refund may arrive before the payment it
     refunds is recorded. Then nothing matches the payment intent yet; the answer is
     NOT_YET, the ledger keeps the event as deferred, and the paid transition (or
-    the reconcile task, should the two race) applies it.
+    the reconcile task, should the two race: ``late``) applies it, flagged.
     """
     intent = charge.get("payment_intent")
     with transaction.atomic():
@@ -186,6 +194,8 @@ def apply_refund(charge, cause):
             logger.info("charge.refunded for %s before its order was paid", intent)
             return NOT_YET
         refunded = from_minor_units(charge["amount_refunded"], order.currency)
+        if late:
+            flag_early_refund(order, refunded)
         record_refund(order, refunded, bool(charge.get("refunded")), cause)
         return order
 
@@ -194,6 +204,7 @@ def _apply_refunds_received_first(order, cause):
     """Refunds of this payment that reached the ledger before it was recorded."""
     events = StripeEvent.objects.filter(
         type="charge.refunded",
+        status=StripeEvent.Status.DEFERRED,
         payload__data__object__payment_intent=order.stripe_payment_intent_id,
     )
     charges = [event.payload["data"]["object"] for event in events]
@@ -201,14 +212,16 @@ def _apply_refunds_received_first(order, cause):
         return
     latest = max(charges, key=lambda charge: charge["amount_refunded"])
     refunded = from_minor_units(latest["amount_refunded"], order.currency)
+    flag_early_refund(order, refunded)
+    record_refund(order, refunded, bool(latest["refunded"]), cause)
+    events.update(status=StripeEvent.Status.PROCESSED, processed_at=timezone.now())
+
+
+def flag_early_refund(order, refunded):
     order.flag(
         f"Stripe refunded {refunded} {order.currency_code} before the payment "
         "reached the shop; check before shipping.",
         refunded,
-    )
-    record_refund(order, refunded, bool(latest["refunded"]), cause)
-    events.filter(status=StripeEvent.Status.DEFERRED).update(
-        status=StripeEvent.Status.PROCESSED, processed_at=timezone.now()
     )
 
 

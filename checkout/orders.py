@@ -21,9 +21,10 @@ from .models import Order, OrderLine, OrderStatus
 logger = logging.getLogger(__name__)
 
 # Stripe accepts 30 minutes to 24 hours: an abandoned checkout (and its order)
-# ends after the shortest window Stripe allows, and a minute to make the session.
-CHECKOUT_WINDOW = timedelta(minutes=31)
-MIN_SESSION_WINDOW = timedelta(minutes=30, seconds=15)
+# ends after the shortest window Stripe allows, with two minutes to make the
+# session (expiring earlier ones first, Stripe's retries).
+CHECKOUT_WINDOW = timedelta(minutes=32)
+MIN_SESSION_WINDOW = timedelta(minutes=31)
 CONTACT_FIELDS = ("email", *ADDRESS_FIELDS)
 
 
@@ -204,10 +205,26 @@ def checkout_session_url(order, success_url, cancel_url):
             )
         _supersede_earlier_checkouts(client, order)
         session = _create_session(client, order, success_url, cancel_url)
+        kept = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
+            stripe_session_id=session.id
+        )
+        if not kept:
+            # A newer checkout of the cart (another tab) superseded this order
+            # while its session was being made: that session must not be payable.
+            with contextlib.suppress(stripe.InvalidRequestError):
+                client.v1.checkout.sessions.expire(
+                    session.id,
+                    options={"idempotency_key": f"cellar-order-{order.token}-expire"},
+                )
+            raise CartNotReady(
+                [
+                    "Your cart was checked out again in another window a moment "
+                    "ago. Check it and check out once more."
+                ]
+            )
     except stripe.StripeError as error:
         logger.warning("Stripe refused or failed for order %s: %s", order, error)
         raise PaymentProviderError() from error
-    Order.objects.filter(pk=order.pk).update(stripe_session_id=session.id)
     order.stripe_session_id = session.id
     return session.url
 
@@ -216,11 +233,15 @@ def _supersede_earlier_checkouts(client, order):
     """One payable Checkout Session per cart: before this order's session is made,
     the sessions of the cart's earlier pending orders are expired at Stripe and
     those orders cancelled. A session Stripe says is already complete (it was being
-    paid) is fulfilled instead, and the paid transition flags it."""
-    from .fulfilment import fulfil_checkout, transition
+    paid) is fulfilled instead, and this order is cancelled: the shopper goes back
+    to the cart, which then holds what that payment did not cover."""
+    from .fulfilment import PAID_STATES, fulfil_checkout, transition
 
-    paid = []
-    for earlier in order.same_cart_orders().filter(status=OrderStatus.PENDING):
+    paid, settling = [], []
+    earlier_orders = order.same_cart_orders().filter(
+        status=OrderStatus.PENDING, created_at__lt=order.created_at
+    )
+    for earlier in earlier_orders:
         if earlier.stripe_session_id:
             # A session no longer open (paid, or expired) cannot be expired; the
             # retrieve below says which.
@@ -232,9 +253,24 @@ def _supersede_earlier_checkouts(client, order):
             session = client.v1.checkout.sessions.retrieve(earlier.stripe_session_id)
             if session.status == "complete":
                 fulfil_checkout(session.id, cause=f"checkout of {order}")
-                paid.append(earlier.reference)
+                done = session.payment_status in PAID_STATES
+                (paid if done else settling).append(earlier.reference)
                 continue
         _cancel(earlier, f"{Order.SUPERSEDED} {order.reference}", transition)
+    settling += (
+        order.same_cart_orders()
+        .filter(status=OrderStatus.PROCESSING, created_at__lt=order.created_at)
+        .values_list("reference", flat=True)
+    )
+    if settling:
+        # A bank debit under way: a second session could pay the same bottles.
+        _cancel(order, f"Order {', '.join(settling)} is being paid", transition)
+        raise CartNotReady(
+            [
+                f"Your payment for order {', '.join(settling)} is being processed. "
+                "We will email you when it clears; your cart waits until then."
+            ]
+        )
     if paid:
         # The cart changed under this order: what the earlier one paid for leaves
         # the cart when it is next read, and the shopper checks out what is left.

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cart.services import Cart
+from cart.services import Cart, CartBusy
 from cellar import ratelimit
 
 from .forms import CheckoutForm
@@ -107,7 +107,11 @@ def start(request):
                     remember_order(request, order)
                     cart.attach_order(order.token)
 
-                Cart.change(request, remember)
+                try:
+                    Cart.change(request, remember)
+                except (CartBusy, DatabaseError):
+                    # The order stands; this browser just does not remember it.
+                    logger.warning("Could not remember %s in the session", order)
                 url = checkout_session_url(
                     order,
                     success_url=request.build_absolute_uri(reverse("checkout:success")),
@@ -149,7 +153,10 @@ def success(request):
         # Stripe puts the session id in referrers and logs: holding it shows no
         # order, and prefills nothing later.
         return render(request, "checkout/success_elsewhere.html")
-    Cart.change(request, lambda cart: remember_order(request, order))
+    try:
+        Cart.change(request, lambda cart: remember_order(request, order))
+    except (CartBusy, DatabaseError):
+        logger.warning("Could not remember %s in the session", order)
     return redirect("orders:detail", token=order.token)
 
 

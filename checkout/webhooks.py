@@ -23,6 +23,11 @@ HANDLERS = {
 }
 
 
+# A deferred event handled once its order exists: a refund that overtook its
+# payment, applied after the payment was recorded, is flagged for the merchant.
+LATE_HANDLERS = {
+    "charge.refunded": lambda obj, cause: apply_refund(obj, cause, late=True),
+}
 SESSION_EVENTS = {name for name in HANDLERS if name.startswith("checkout.session.")}
 
 
@@ -95,6 +100,8 @@ def retry_deferred_events():
 
 def _handle(ledger, cause):
     handler = HANDLERS.get(ledger.type)
+    if ledger.status == StripeEvent.Status.DEFERRED:
+        handler = LATE_HANDLERS.get(ledger.type, handler)
     obj = ledger.payload["data"]["object"]
     if handler is None or (
         # Another integration's session on the same Stripe account: not ours.

@@ -232,6 +232,9 @@ if PRIVATE_BUCKET := env.str("PRIVATE_STORAGE_BUCKET", default=""):
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+# A mail server that accepts the connection and then hangs must not hold an
+# invoice's lock (on SQLite, the whole database's) for ever.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Cellar <shop@cellar.test>")
 
 SHOP_CURRENCY = env.str("SHOP_CURRENCY", default="usd").lower()
@@ -292,6 +295,10 @@ CONTENT_SECURITY_POLICY_RELAXED_PATHS = ["/admin/"] + (
 CHECKOUTS_PER_SESSION = env.int("CHECKOUTS_PER_SESSION", default=10)
 CHECKOUTS_PER_ADDRESS = env.int("CHECKOUTS_PER_ADDRESS", default=30)
 CHECKOUT_LIMIT_WINDOW = env.int("CHECKOUT_LIMIT_WINDOW", default=600)
+# How many proxies (load balancer, TLS terminator) stand before the web processes:
+# rate limits then key on the address the outermost saw (X-Forwarded-For), not on
+# the proxy's own. 0: REMOTE_ADDR is the client's.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 
 # Catalogue pages are cached whole, per URL, with each shopper's parts filled in
 # per request (home/caching.py); 0 turns the cache off.

@@ -246,7 +246,9 @@ def test_a_tracking_number_too_long_is_refused(merchant, paid):
 
 def test_clear_attention_needs_a_note_and_keeps_the_reason_in_the_log(merchant, paid):
     Order.objects.filter(pk=paid.pk).update(
-        needs_attention=True, attention_reason="Oversold: CART-RED ×1."
+        needs_attention=True,
+        attention_reason="Oversold: CART-RED ×1.",
+        amount_at_stake="10.00",
     )
     url = f"/admin/orders/clear_attention/{paid.pk}/"
 
@@ -258,8 +260,13 @@ def test_clear_attention_needs_a_note_and_keeps_the_reason_in_the_log(merchant, 
     assert with_note.status_code == 302
     order = Order.objects.get(pk=paid.pk)
     assert (order.needs_attention, order.attention_reason) == (False, "")
+    assert order.amount_at_stake == 0
     assert log_entries(order, "cellar.order.clear_attention") == [
-        {"reason": "Oversold: CART-RED ×1.", "note": "Restocked from the back room."}
+        {
+            "reason": "Oversold: CART-RED ×1.",
+            "at_stake": "10.00",
+            "note": "Restocked from the back room.",
+        }
     ]
     inspect = merchant.get(f"/admin/orders/inspect/{paid.pk}/").content.decode()
     assert "Restocked from the back room." in inspect

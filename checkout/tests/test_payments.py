@@ -512,12 +512,13 @@ def test_a_refund_that_raced_the_payment_is_applied_by_reconcile(placed, stripe_
     # When the reconcile task runs
     reconcile_pending_orders()
 
-    # Then the refund is on the order, and the event is processed
+    # Then the refund is on the order, flagged, and the event is processed
     order.refresh_from_db()
     assert (order.status, order.amount_refunded) == (
         OrderStatus.REFUNDED,
         Decimal("45.50"),
     )
+    assert (order.needs_attention, order.amount_at_stake) == (True, Decimal("45.50"))
     assert StripeEvent.objects.get(event_id=event.id).status == "processed"
 
 

@@ -6,7 +6,8 @@ import pytest
 from django.test import Client
 
 from checkout.models import Order, OrderStatus
-from stripe_emulator import payments, webhooks
+from checkout.orders import CartNotReady, checkout_session_url
+from stripe_emulator import faults, payments, webhooks
 from stripe_emulator.models import EmulatedObject
 
 from .conftest import check_out, session_id_of
@@ -14,7 +15,9 @@ from .conftest import check_out, session_id_of
 
 @pytest.fixture
 def stripe_side(db):
-    return webhooks.django_client_transport(Client())
+    faults.reset()
+    yield webhooks.django_client_transport(Client())
+    faults.reset()
 
 
 def add(client, variant, quantity=1):
@@ -145,3 +148,55 @@ def test_after_payment_an_unchanged_cart_is_empty(client, wines, stripe_side):
 
     body = client.get("/cart/api/").json()
     assert (body["items"], body["coupon"], body["count"]) == ([], None, 0)
+
+
+def test_shopping_again_after_a_payment_flags_nothing(client, wines, stripe_side):
+    # Given an order paid, then the same browser (the same cart) shopping again
+    add(client, wines["red"])
+    first = session_id_of(check_out(client))
+    payments.pay(first, "4242424242424242")
+    webhooks.deliver_pending(transport=stripe_side)
+    add(client, wines["white"])
+
+    # When the second order is paid too
+    second = session_id_of(check_out(client))
+    payments.pay(second, "4242424242424242")
+    webhooks.deliver_pending(transport=stripe_side)
+
+    # Then both are plain paid orders: a later purchase is no double payment
+    for session_id in (first, second):
+        order = order_of(session_id)
+        assert (order.status, order.needs_attention, order.amount_at_stake) == (
+            OrderStatus.PAID,
+            False,
+            0,
+        )
+
+
+def test_an_order_superseded_while_its_session_was_made_gets_no_payable_session(
+    client, wines, stripe_side
+):
+    # Given tab 1's order, whose session is still being made (Stripe unreachable
+    # for its first request), and tab 2 checking out a newer version of the cart
+    add(client, wines["red"])
+    faults.fail_next(times=3, kind="connection_error")  # the SDK tries 3 times
+    assert check_out(client).status_code == 503
+    older = Order.objects.get(status=OrderStatus.PENDING)
+    add(client, wines["white"])
+    newer = session_id_of(check_out(client))
+
+    # When tab 1's session creation completes after all
+    with pytest.raises(CartNotReady) as refused:
+        checkout_session_url(
+            Order.objects.get(pk=older.pk),
+            success_url="http://testserver/checkout/success/",
+            cancel_url="http://testserver/checkout/cancel/",
+        )
+
+    # Then the session it made is expired at once; only tab 2's can be paid
+    assert "checked out again in another window" in refused.value.reasons[0]
+    older.refresh_from_db()
+    assert (older.status, older.stripe_session_id) == (OrderStatus.CANCELLED, None)
+    made = EmulatedObject.objects.filter(type="checkout.session").exclude(id=newer)
+    assert [s.data["status"] for s in made] == ["expired"]
+    assert session_status(newer) == "open"

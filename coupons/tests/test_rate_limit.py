@@ -86,3 +86,24 @@ def test_a_valid_code_does_not_use_up_a_guess(shop_cache, rf):
     with pytest.raises(TooManyAttempts) as limited:
         validate_code("rate10", Decimal("50.00"), request)
     assert 1 <= limited.value.retry_after <= 61
+
+
+@pytest.mark.parametrize(
+    "proxies, forwarded, address",
+    [
+        (0, "198.51.100.1", "10.0.0.2"),  # no proxy: the header is the client's word
+        (1, "198.51.100.1", "198.51.100.1"),
+        (1, "6.6.6.6, 198.51.100.1", "198.51.100.1"),  # a forged first hop is skipped
+        (2, "198.51.100.1, 10.0.0.9", "198.51.100.1"),
+        (2, "", "10.0.0.2"),  # no header: the proxy's own address
+    ],
+)
+def test_limits_key_on_the_address_the_trusted_proxy_saw(
+    rf, settings, proxies, forwarded, address
+):
+    from cellar.ratelimit import client_address
+
+    settings.TRUSTED_PROXIES = proxies
+    request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+
+    assert client_address(request) == address
