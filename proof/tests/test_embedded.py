@@ -25,6 +25,8 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
+from checkout.tests.conftest import CONTACT as CHECKOUT_FORM
+
 # The first test also builds the shop (migrate, demo data, server): minutes on a
 # busy machine.
 pytestmark = pytest.mark.timeout(900)
@@ -38,15 +40,7 @@ CARD = {
     "cvc": "123",
     "name": "Embedded Shopper",
 }
-CONTACT = {
-    "name": "Embedded Shopper",
-    "address_line1": "12 Analytical Row",
-    "address_line2": "",
-    "city": "London",
-    "postal_code": "EC1A 1BB",
-    "country": "GB",
-    "legal_age": "on",
-}
+CONTACT = {**CHECKOUT_FORM, "name": "Embedded Shopper"}
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 # Settings `make run` does not have; the server must not inherit them from CI.
 NOT_IN_MAKE_RUN = (
