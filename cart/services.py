@@ -138,6 +138,9 @@ class Cart:
         self.order_tokens = list(data.get("orders") or legacy)
         self.coupon_code = data.get("coupon")
         self.coupon = None
+        # Reading found something to store (a paid order's lines, a line gone or
+        # lowered, a coupon that lapsed): only ``tidy`` stores it.
+        self._dirty = False
         self._lines = None
         self._subtotal = None
         self.notices = []
@@ -221,10 +224,25 @@ class Cart:
 
     @property
     def checkout_key(self):
-        """This cart's contents, identified across requests: one pending order each."""
+        """This cart's contents, identified across requests: one pending order each.
+        (A cart has an id from its first change; one that somehow has none gets it
+        here, stored with the next change, which checkout makes at once.)"""
         if not self.id:
-            self._save(self._lines)
+            self.id, self._dirty = uuid.uuid4().hex, True
         return f"{self.id}:{self.version}"
+
+    @property
+    def untidy(self):
+        """Whether reading the cart found something ``tidy`` would store."""
+        self.lines  # noqa: B018 - reading is what finds it
+        return self._dirty
+
+    def tidy(self):
+        """Store what reading found: a paid order's lines taken out, lines gone or
+        lowered, a coupon that no longer applies. Reading never stores; this is the
+        change that does (make it through ``Cart.change``)."""
+        if self.untidy:
+            self._save(self.lines)
 
     @property
     def lines(self):
@@ -275,7 +293,7 @@ class Cart:
                     "after it was placed is still here."
                 )
         self.coupon_code, self.coupon = None, None
-        self._save([] if not self._items else None)
+        self._dirty, self._lines = True, None
 
     def _read_lines(self):
         self._forget_paid_order()
@@ -314,7 +332,7 @@ class Cart:
             changed |= self._revalidate_coupon(lines)
         if changed:
             self._items = {str(line.variant.pk): line.quantity for line in lines}
-            self._save(lines)
+            self._dirty = True
         return lines
 
     def _add_urls(self, lines):
@@ -513,7 +531,7 @@ class Cart:
             data["coupon"] = self.coupon_code
         self.session[SESSION_KEY] = data
         self.session.modified = True
-        self._lines = lines
+        self._lines, self._dirty = lines, False
         user = getattr(self.request, "user", None)
         if user is not None and user.is_authenticated:
             SavedCart.objects.update_or_create(

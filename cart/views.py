@@ -1,3 +1,4 @@
+import contextlib
 import json
 from functools import wraps
 from urllib.parse import urlsplit
@@ -62,9 +63,20 @@ def _is_cart_action(url):
     return match.namespace == "cart" and match.url_name != "detail"
 
 
+def _tidied(request, cart):
+    """The cart, with what reading it found stored (one explicit change), so its
+    notices are shown once; if the cart is busy meanwhile, as read."""
+    if cart.untidy:
+        with contextlib.suppress(CartBusy):
+            cart, _ = Cart.change(request, lambda cart: cart.tidy())
+    return cart
+
+
 def _render_cart(request, cart, errors=None, status=200):
+    cart.lines  # noqa: B018 - reading finds the notices
     for notice in cart.notices:
         messages.warning(request, notice)
+    cart = _tidied(request, cart)
     lines = cart.lines
     images = thumbnails(lines, request)
     rows = [(line, images.get(line.wine.pk)) for line in lines]
@@ -205,7 +217,9 @@ def _api_error(field, message, status=400):
 def api(request):
     cart = Cart.for_request(request)
     if request.method == "GET":
-        return JsonResponse(cart.as_json())
+        body = cart.as_json()
+        _tidied(request, cart)
+        return JsonResponse(body)
     if request.content_type != "application/json":
         return _api_error("content_type", "Send the cart as application/json.")
     try:

@@ -1,3 +1,4 @@
+import contextlib
 import json
 import logging
 import re
@@ -49,6 +50,13 @@ def remember_order(request, order):
 
 
 def _back_to_cart(request, reasons):
+    """To the cart page with ``reasons``; what reading the cart here found (its
+    notices, among the reasons) is stored first, so the cart page has no more to
+    say about it."""
+    cart = Cart.for_request(request)
+    if cart.untidy:
+        with contextlib.suppress(CartBusy, DatabaseError):
+            Cart.change(request, lambda cart: cart.tidy())
     for reason in reasons:
         messages.warning(request, reason)
     return redirect("cart:detail")
@@ -212,10 +220,13 @@ def order_detail(request, token):
         Order.objects.select_related("invoice").prefetch_related("lines"), token=token
     )
     if order.is_paid:
+        # The paid lines leave this browser's cart: one explicit change.
         cart = Cart.for_request(request)
-        cart.lines  # noqa: B018 - reading takes the paid lines out of the cart
-        for notice in cart.notices:
-            messages.info(request, notice)
+        if cart.untidy:
+            for notice in cart.notices:
+                messages.info(request, notice)
+            with contextlib.suppress(CartBusy, DatabaseError):
+                Cart.change(request, lambda cart: cart.tidy())
     return render(request, "checkout/order_detail.html", {"order": order})
 
 

@@ -154,7 +154,14 @@ def test_lines_that_can_no_longer_be_bought_leave_with_a_notice(cart_request, wi
         "cart.",
         "Only 1 of Cart White (75 cl bottle) left: your cart now holds 1.",
     ]
+    # Reading stored nothing; tidying (the cart page's explicit change) stores it
+    assert cart_request.session["cart"]["items"] == {
+        str(wines["red"].pk): 5,
+        str(wines["white"].pk): 3,
+    }
+    cart.tidy()
     assert cart_request.session["cart"]["items"] == {str(wines["white"].pk): 1}
+    assert not fresh(cart_request).untidy
 
 
 def test_sold_out_and_inactive_lines_leave(cart_request, wines):
@@ -235,3 +242,22 @@ def test_merge_adds_an_earlier_cart_capped_by_stock(cart_request, wines):
     )
 
     assert cart.items == {str(wines["white"].pk): 3, str(wines["red"].pk): 4}
+
+
+def test_reading_a_cart_never_writes_the_session(cart_request, wines):
+    # Given a cart whose lines, coupon and paid order all need tidying
+    cart = Cart(cart_request)
+    cart.add(wines["red"].pk, 5)
+    cart_request.session.modified = False
+    wines["red"].page.unpublish()
+
+    # When every reading property is read
+    cart = fresh(cart_request)
+    read = (cart.lines, cart.count, cart.total, cart.version, cart.checkout_key)
+    cart.as_json()
+
+    # Then the session is as it was, and the cart knows it has something to store
+    assert read[0] == []
+    assert cart_request.session.modified is False
+    assert cart_request.session["cart"]["items"] == {str(wines["red"].pk): 5}
+    assert cart.untidy is True
