@@ -141,6 +141,7 @@ class Cart:
         # Reading found something to store (a paid order's lines, a line gone or
         # lowered, a coupon that lapsed): only ``tidy`` stores it.
         self._dirty = False
+        self._changed = False  # stored in the session, not yet with the account
         self._lines = None
         self._subtotal = None
         self.notices = []
@@ -191,9 +192,23 @@ class Cart:
     def _store(self):
         session = self.session
         save = getattr(session, "save_if_unchanged", None)
-        if not session.modified or save is None:
-            return True  # nothing to store, or an engine without compare-and-set
-        return save()
+        # An engine without compare-and-set saves at the end of the response.
+        if session.modified and save is not None and not save():
+            return False
+        if self._changed:
+            self.keep_for_account()
+        return True
+
+    def keep_for_account(self, user=None):
+        """A signed-in shopper's cart is kept with their account too, for their next
+        sign-in; only once the change is stored, so a refused one leaves no trace.
+        ``user``: the one signing in, before the request knows them."""
+        user = user or getattr(self.request, "user", None)
+        if user is not None and user.is_authenticated:
+            SavedCart.objects.update_or_create(
+                user=user, defaults={"items": self._items}
+            )
+        self._changed = False
 
     def from_database(self):
         """Read the lines from the database from now on (what checkout charges)."""
@@ -531,12 +546,7 @@ class Cart:
             data["coupon"] = self.coupon_code
         self.session[SESSION_KEY] = data
         self.session.modified = True
-        self._lines, self._dirty = lines, False
-        user = getattr(self.request, "user", None)
-        if user is not None and user.is_authenticated:
-            SavedCart.objects.update_or_create(
-                user=user, defaults={"items": self._items}
-            )
+        self._lines, self._dirty, self._changed = lines, False, True
 
 
 def _with_pages():

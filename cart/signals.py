@@ -13,5 +13,5 @@ def merge_saved_cart(sender, request, user, **kwargs):
     saved = SavedCart.objects.filter(user=user).values_list("items", flat=True).first()
     cart = Cart.for_request(request)
     cart.merge(saved or {})
-    if cart and not saved:
-        SavedCart.objects.update_or_create(user=user, defaults={"items": cart.items})
+    if cart:
+        cart.keep_for_account(user)

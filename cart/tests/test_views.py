@@ -503,3 +503,24 @@ def test_a_form_goes_back_to_the_wine_page_it_was_sent_from(client, wines):
     )
 
     assert response["Location"] == f"http://testserver{wine_url}"
+
+
+def test_a_refused_change_leaves_the_accounts_saved_cart_as_it_was(client, wines):
+    # Given a signed-in shopper with one red, kept with their account
+    user = get_user_model().objects.create_user("keeper", password="pw-123456")
+    client.force_login(user)
+    client.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
+    version = client.get("/cart/api/").json()["version"]
+
+    # When the API replaces the cart along with a code that is refused
+    response = client.post(
+        "/cart/api/",
+        {"items": {str(wines["white"].pk): {"quantity": 2}}, "version": version}
+        | {"coupon": "NOPE"},
+        content_type="application/json",
+    )
+
+    # Then neither the session's cart nor the account's changed
+    assert response.status_code == 400
+    assert SavedCart.objects.get(user=user).items == {str(wines["red"].pk): 1}
+    assert session_items(client) == {str(wines["red"].pk): 1}
