@@ -73,7 +73,10 @@ class Order(models.Model):
     coupon_code = models.CharField(max_length=50, blank=True)
 
     stripe_session_id = models.CharField(max_length=255, unique=True, null=True)
-    stripe_payment_intent_id = models.CharField(max_length=255, blank=True)
+    # Indexed: a refund event finds its order by it.
+    stripe_payment_intent_id = models.CharField(
+        max_length=255, blank=True, db_index=True
+    )
     # The Stripe Customer of the session: a returning shopper's, chosen once when
     # the order is placed (so a retried session create sends the same parameters),
     # or the one Stripe created on payment.

@@ -1,6 +1,7 @@
 """Stripe webhook events: verified, recorded once in the ledger, then handled."""
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -9,6 +10,7 @@ from .fulfilment import NOT_YET, apply_refund, fail_payment, fulfil_checkout
 from .models import Order, StripeEvent
 
 logger = logging.getLogger(__name__)
+DEFERRED_FOR = timedelta(days=7)
 
 HANDLERS = {
     "checkout.session.completed": lambda obj, cause: fulfil_checkout(obj["id"], cause),
@@ -85,9 +87,16 @@ def replay_event(event_id):
 
 def retry_deferred_events():
     """Handle again the events kept for an order that was not paid yet (a refund
-    that raced its payment's recording); how many were applied."""
+    that raced its payment's recording); how many were applied. One still without
+    its order after DEFERRED_FOR (a refund of another integration's payment on the
+    same Stripe account) is ignored, as events about others' sessions are."""
     applied = 0
     deferred = StripeEvent.objects.filter(status=StripeEvent.Status.DEFERRED)
+    deferred.filter(received_at__lt=timezone.now() - DEFERRED_FOR).update(
+        status=StripeEvent.Status.IGNORED,
+        error=f"No order of ours was paid with it within {DEFERRED_FOR.days} days.",
+        processed_at=timezone.now(),
+    )
     for event_id in deferred.values_list("event_id", flat=True):
         with transaction.atomic():
             ledger = deferred.select_for_update().filter(event_id=event_id).first()

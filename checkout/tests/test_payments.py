@@ -2,13 +2,16 @@
 
 import json
 import time
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 import stripe
+import time_machine
 from django.conf import settings
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from checkout.models import (
     Invoice,
@@ -546,3 +549,30 @@ def test_a_stranger_holding_the_session_id_sees_no_order_and_gets_no_prefill(
     mine = client.get(url)
     assert (mine.status_code, mine["Location"]) == (302, f"/orders/{order.token}/")
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_a_refund_no_order_of_ours_claims_is_ignored_after_a_week(db):
+    # Given a charge.refunded about another integration's payment, deferred
+    event = {
+        "id": "evt_foreign_refund",
+        "type": "charge.refunded",
+        "data": {
+            "object": {
+                "payment_intent": "pi_someone_else",
+                "amount_refunded": 500,
+                "refunded": True,
+            }
+        },
+    }
+    assert receive_event(event) == StripeEvent.Status.DEFERRED
+
+    # When reconcile runs now, and again eight days later
+    reconcile_pending_orders()
+    kept = StripeEvent.objects.get(event_id="evt_foreign_refund").status
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        reconcile_pending_orders()
+
+    # Then it waits a week for its order, then is ignored with the reason
+    ledger = StripeEvent.objects.get(event_id="evt_foreign_refund")
+    assert (kept, ledger.status) == ("deferred", "ignored")
+    assert ledger.error == "No order of ours was paid with it within 7 days."
