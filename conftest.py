@@ -347,3 +347,19 @@ def screenshots():
     folder = ARTIFACTS / "screenshots"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+@pytest.fixture
+def fill_checkout():
+    """Fill the checkout form in a browser page as a shopper would."""
+
+    def fill(page, email, name, address, city, postal_code, country):
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Full name").fill(name)
+        page.get_by_label("Address", exact=True).fill(address)
+        page.get_by_label("City").fill(city)
+        page.get_by_label("Postal code").fill(postal_code)
+        page.get_by_label("Delivery country", exact=True).select_option(country)
+        page.get_by_label("I am of legal drinking age").check()
+
+    return fill

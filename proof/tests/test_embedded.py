@@ -404,7 +404,7 @@ def test_absolute_urls_carry_the_servers_port(embedded_shop):
 
 @pytest.mark.browser
 def test_a_shopper_pays_in_a_browser_and_gets_the_invoice(
-    embedded_shop, page, screenshots
+    embedded_shop, page, screenshots, fill_checkout
 ):
     shop = embedded_shop
     variant = next(v for v, left in buyable_variants(shop).items() if left >= 2)
@@ -435,13 +435,15 @@ def test_a_shopper_pays_in_a_browser_and_gets_the_invoice(
 
         # And the shopper checks out and pays on the emulator's page
         page.get_by_role("link", name="Check out").click()
-        page.get_by_label("Email").fill("embedded-browser@example.com")
-        page.get_by_label("Full name").fill("Ada Embedded")
-        page.get_by_label("Address", exact=True).fill("1 Analytical Row")
-        page.get_by_label("City").fill("London")
-        page.get_by_label("Postal code").fill("EC1A 1BB")
-        page.get_by_label("Delivery country", exact=True).select_option("GB")
-        page.get_by_label("I am of legal drinking age").check()
+        fill_checkout(
+            page,
+            "embedded-browser@example.com",
+            "Ada Embedded",
+            "1 Analytical Row",
+            "London",
+            "EC1A 1BB",
+            "GB",
+        )
         page.get_by_role("button", name=re.compile(r"^Pay .* securely$")).click()
         page.wait_for_url(re.compile(r".*/_stripe/pay/cs_test_\w+$"))
         page.get_by_label("Card number").fill("4242 4242 4242 4242")

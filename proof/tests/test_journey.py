@@ -96,16 +96,41 @@ def sign_in(page, server, username):
 
 
 def test_editor_publishes_shopper_buys_merchant_refunds(
-    page, shop_server, screenshots, cast, celery_worker, mailbox, settings
+    page,
+    shop_server,
+    screenshots,
+    cast,
+    celery_worker,
+    mailbox,
+    settings,
+    fill_checkout,
 ):
     try:
-        journey(page, shop_server, screenshots, cast, celery_worker, mailbox, settings)
+        journey(
+            page,
+            shop_server,
+            screenshots,
+            cast,
+            celery_worker,
+            mailbox,
+            settings,
+            fill_checkout,
+        )
     except Exception:
         page.screenshot(path=screenshots / "journey-failure.png", full_page=True)
         raise
 
 
-def journey(page, shop_server, screenshots, cast, celery_worker, mailbox, settings):
+def journey(
+    page,
+    shop_server,
+    screenshots,
+    cast,
+    celery_worker,
+    mailbox,
+    settings,
+    fill_checkout,
+):
     settings.SITE_URL = shop_server.url
     settings.STRIPE_EMULATOR_AUTO_DELIVER = True
     settings.STRIPE_EMULATOR_WEBHOOK_URL = f"{shop_server.url}/checkout/webhook/"
@@ -196,13 +221,9 @@ def journey(page, shop_server, screenshots, cast, celery_worker, mailbox, settin
     assert page.locator("[data-cart-total]").inner_text() == f"${total:,}"
     snap("shopper-cart")
     page.get_by_role("link", name="Check out").click()
-    page.get_by_label("Email").fill(SHOPPER)
-    page.get_by_label("Full name").fill("Ada Journey")
-    page.get_by_label("Address", exact=True).fill("1 Analytical Row")
-    page.get_by_label("City").fill("London")
-    page.get_by_label("Postal code").fill("EC1A 1BB")
-    page.get_by_label("Delivery country", exact=True).select_option("GB")
-    page.get_by_label("I am of legal drinking age").check()
+    fill_checkout(
+        page, SHOPPER, "Ada Journey", "1 Analytical Row", "London", "EC1A 1BB", "GB"
+    )
     page.get_by_role("button", name=f"Pay ${total:,} securely").click()
     page.wait_for_url(re.compile(r".*/_stripe/pay/cs_test_\w+$"))
     page.get_by_label("Card number").fill("4242 4242 4242 4242")
