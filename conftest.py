@@ -103,14 +103,14 @@ def page_cache(settings):
     pages, and this process's copies of variants, shop settings and navigation."""
     from django.core.cache import cache
 
-    from home import caching
+    import pagecache
 
     settings.CATALOGUE_CACHE_SECONDS = 600
     cache.clear()
-    caching.forget()
+    pagecache.forget()
     yield
     cache.clear()
-    caching.forget()
+    pagecache.forget()
 
 
 @pytest.fixture

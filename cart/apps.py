@@ -6,4 +6,20 @@ class CartConfig(AppConfig):
     name = "cart"
 
     def ready(self):
+        from django.template.loader import render_to_string
+        from django.utils.functional import SimpleLazyObject
+
+        import pagecache
+
         from . import signals  # noqa: F401
+        from .services import Cart
+
+        def cart_link(request):
+            cart = SimpleLazyObject(lambda: Cart.for_request(request))
+            return render_to_string("includes/cart_link.html", {"cart": cart})
+
+        pagecache.register_hole(
+            "cart_link",
+            cart_link,
+            lambda: render_to_string("includes/cart_link.html", {"cart": {"count": 0}}),
+        )

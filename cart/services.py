@@ -5,7 +5,7 @@ use to set a price. Names, prices, stock and totals are read when the cart is re
 one query for all lines, and lines that can no longer be bought leave with a notice.
 
 Showing and changing a cart (the cart page, the badge, the API, adding a wine) read
-the variants through ``home.caching.VersionedRows``: this process's copy of each row,
+the variants through ``pagecache.VersionedRows``: this process's copy of each row,
 read again as soon as the catalogue's version moves on (every variant save and
 publish moves it, and every sale that takes a wine's stock low). Checking out reads
 the database itself (``fresh``), so what Stripe is asked to charge never comes from
@@ -23,16 +23,15 @@ from decimal import Decimal
 from django.db.models import Prefetch, prefetch_related_objects
 from wagtail.images import get_image_model
 
+import pagecache
+from core.money import quantize, shop_currency
 from coupons import services as coupon_rules
 from coupons.pricing import discount_for
-from home import caching
-from products.models import WineVariant
-from products.pricing import quantize, shop_currency
+from products.models import MAX_LINE_QUANTITY, WineVariant
 
 from .models import SavedCart
 
 SESSION_KEY = "cart"
-MAX_LINE_QUANTITY = 24
 MAX_LINES = 50
 MAX_ORDERS = 5
 CART_RENDITION = "fill-96x120"
@@ -559,9 +558,9 @@ def _fetch_variants(ids):
     return _with_pages().in_bulk(ids)
 
 
-_VARIANTS = caching.VersionedRows(_fetch_variants)
-_URLS = caching.VersionedRows()
-_THUMBNAILS = caching.VersionedRows()
+_VARIANTS = pagecache.VersionedRows(_fetch_variants)
+_URLS = pagecache.VersionedRows()
+_THUMBNAILS = pagecache.VersionedRows()
 
 
 def _variants(ids, request, fresh=False):

@@ -106,8 +106,8 @@ def test_production_starts_when_configured():
         "DEBUG": False,
         "DATABASE_ENGINE": "django.db.backends.postgresql",
         "DATABASE_NAME": "cellar",
-        "CACHE": "cellar.cache.RedisCache",
-        "SESSION_ENGINE": "cellar.sessions",
+        "CACHE": "core.cache.RedisCache",
+        "SESSION_ENGINE": "core.sessions",
         "SESSION_STORE": "redis://cache.internal:6379/1",
         "CELERY_TASK_ALWAYS_EAGER": False,
         "CELERY_BROKER_URL": "redis://cache.internal:6379/1",
@@ -138,7 +138,7 @@ def test_sessions_can_live_on_a_redis_of_their_own():
 
     assert result.returncode == 0, result.stderr
     settings = json.loads(result.stdout)
-    assert settings["SESSION_ENGINE"] == "cellar.sessions"
+    assert settings["SESSION_ENGINE"] == "core.sessions"
     assert settings["SESSION_STORE"] == "redis://sessions.internal:6379/0"
     assert settings["CELERY_BROKER_URL"] == "redis://cache.internal:6379/1"
 
@@ -152,7 +152,7 @@ def test_development_defaults_need_nothing_installed():
         "DATABASE_ENGINE": "django.db.backends.sqlite3",
         "DATABASE_NAME": str(BASE_DIR / "db.sqlite3"),
         "CACHE": "django.core.cache.backends.locmem.LocMemCache",
-        "SESSION_ENGINE": "cellar.db_sessions",
+        "SESSION_ENGINE": "core.db_sessions",
         "SESSION_STORE": None,
         "CELERY_TASK_ALWAYS_EAGER": True,
         "CELERY_BROKER_URL": "memory://",

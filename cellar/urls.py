@@ -11,6 +11,7 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.contrib.sitemaps.views import sitemap
 from wagtail.documents import urls as wagtaildocs_urls
 
+from core import health
 from home import views as home_views
 
 urlpatterns = [
@@ -20,7 +21,7 @@ urlpatterns = [
     path("checkout/", include("checkout.urls")),
     path("orders/", include("checkout.order_urls")),
     path("search/", home_views.search, name="search"),
-    path("healthz", home_views.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path(
         "favicon.ico",

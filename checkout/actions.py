@@ -12,10 +12,12 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
 
+from core.queue import enqueue
+
 from . import stripe_api
 from .fulfilment import record_refund
 from .models import Invoice, Order, OrderStatus
-from .tasks import email_invoice, email_shipped, enqueue, generate_invoice
+from .tasks import email_invoice, email_shipped, generate_invoice
 from .webhooks import replay_event
 
 logger = logging.getLogger(__name__)

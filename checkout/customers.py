@@ -5,8 +5,6 @@ import logging
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from products.pricing import quantize, shop_currency
-
 from . import stripe_api
 from .models import Customer, OrderStatus
 
@@ -95,8 +93,3 @@ def with_totals(queryset):
             zero,
         ),
     )
-
-
-def money(total):
-    """A database sum in the currency's minor unit (SQLite sums decimals as floats)."""
-    return quantize(total or 0, shop_currency())

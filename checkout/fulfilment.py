@@ -10,14 +10,11 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
-from cart.services import MAX_LINE_QUANTITY
+from core.money import from_minor_units, to_minor_units
 from coupons.services import redeem
-from home.caching import catalogue_changed
-from products.models import LOW_STOCK_THRESHOLD, WineVariant
-from products.pricing import from_minor_units, to_minor_units
+from products import stock
 
 from . import stripe_api
 from .customers import record_customer
@@ -25,7 +22,6 @@ from .models import TRANSITIONS, Order, OrderStatus, OrderStatusChange, StripeEv
 
 logger = logging.getLogger(__name__)
 PAID_STATES = ("paid", "no_payment_required")
-STOCK_UNSEEN_FROM = max(LOW_STOCK_THRESHOLD + 1, MAX_LINE_QUANTITY)
 
 
 class IllegalTransition(Exception):
@@ -143,33 +139,15 @@ def _mark_paid(order, session, cause):
 
 def _decrement_stock(order):
     """Take each line's quantity off stock; the shortfalls, and the value of the
-    bottles paid for but not there.
-
-    Pages show a wine's stock only as "In stock" above LOW_STOCK_THRESHOLD, and a
-    cart needs it only up to MAX_LINE_QUANTITY: a sale that leaves at least
-    STOCK_UNSEEN_FROM changes nothing anyone sees, so the catalogue's caches stay.
-    One that leaves less moves the catalogue's version on (an UPDATE sends no signal).
-    """
-    short, missing, seen = [], Decimal("0"), False
+    bottles paid for but not there."""
+    short, missing = [], Decimal("0")
     for line in order.lines.order_by("variant_id"):
         if line.variant_id is None:
             continue
-        variant = WineVariant.objects.filter(pk=line.variant_id)
-        less = F("stock") - line.quantity
-        if variant.filter(stock__gte=line.quantity + STOCK_UNSEEN_FROM).update(
-            stock=less
-        ):
-            continue
-        seen = True
-        if not variant.filter(stock__gte=line.quantity).update(stock=less):
-            left = max(
-                variant.select_for_update().values_list("stock", flat=True)[0], 0
-            )
-            variant.update(stock=0)
+        left = stock.take(line.variant_id, line.quantity)
+        if left is not None:
             short.append(f"{line.sku} ×{line.quantity} ({left} in stock)")
             missing += line.unit_price * (line.quantity - left)
-    if seen:
-        catalogue_changed()
     return short, missing
 
 

@@ -7,7 +7,7 @@ from django.db.models import Value
 from django.db.models.functions import Lower
 from django_countries.fields import CountryField
 
-from products.pricing import quantize
+from core.money import quantize
 
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 

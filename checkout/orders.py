@@ -8,7 +8,7 @@ import stripe
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from products.pricing import quantize, shop_currency, to_minor_units
+from core.money import quantize, shop_currency, to_minor_units
 
 from . import stripe_api
 from .customers import (

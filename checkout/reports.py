@@ -29,8 +29,8 @@ from wagtail.admin.views.reports import ReportView
 from wagtail.models import Page
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from cellar.exports import SafeExportMixin
-from products.pricing import quantize, shop_currency
+from core.exports import SafeExportMixin
+from core.money import shop_currency, summed
 
 from .models import Order, OrderLine, OrderStatus
 
@@ -39,10 +39,6 @@ MONEY = DecimalField(max_digits=14, decimal_places=2)
 
 def money_sum(expression, **options):
     return Sum(expression, output_field=MONEY, **options)
-
-
-def to_cents(value):
-    return quantize(value or 0, shop_currency())
 
 
 SOLD = (OrderStatus.PAID, OrderStatus.REFUNDED)
@@ -81,7 +77,7 @@ class SalesReportView(SafeExportMixin, ReportView):
         # floats): the rows, shown and exported, carry the currency's minor unit.
         money = [name for name in self.list_export if name in self.money_columns]
         return [
-            {**row, **{name: to_cents(row[name]) for name in money}}
+            {**row, **{name: summed(row[name]) for name in money}}
             for row in self.rows(self.paid_orders().order_by())
         ]
 
@@ -272,7 +268,7 @@ class ShopSummaryPanel(Component):
             ),
         )
         for name in ("today_revenue", "week_revenue"):
-            figures[name] = to_cents(figures[name])
+            figures[name] = summed(figures[name])
         return {
             **super().get_context_data(parent_context),
             **figures,

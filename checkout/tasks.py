@@ -3,8 +3,9 @@ from datetime import timedelta
 from smtplib import SMTPException
 
 from celery import shared_task
-from django.db import transaction
 from django.utils import timezone
+
+from core.queue import enqueue
 
 from .emails import send_shipped
 from .invoices import invoice_for, produce, record_failure, send
@@ -12,24 +13,6 @@ from .models import Invoice, Order, OrderStatus
 
 logger = logging.getLogger(__name__)
 RECONCILE_AFTER = timedelta(minutes=15)
-
-
-def enqueue(task, *args):
-    """Queue a task once the transaction commits, and never fail the caller for it.
-
-    A broker that is down must not turn a paid order into an error page or a 500
-    to Stripe; the periodic sweep queues what could not be queued.
-    """
-
-    def publish():
-        try:
-            task.delay(*args)
-        except Exception:
-            logger.exception(
-                "Could not queue %s%r; the sweep will retry", task.name, args
-            )
-
-    transaction.on_commit(publish, robust=True)
 
 
 # A killed worker's task runs again (acks_late + reject_on_worker_lost); failures

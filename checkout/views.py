@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cart.services import Cart, CartBusy
-from cellar import ratelimit
+from core import ratelimit
 
 from .forms import CheckoutForm
 from .fulfilment import fulfil_checkout

@@ -27,10 +27,11 @@ from wagtail.admin.widgets.button import Button
 from wagtail.log_actions import registry as log_registry
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from cellar.exports import SafeExportIndexView
+from core.exports import SafeExportIndexView
+from core.money import summed
 
 from . import actions, stripe_api
-from .customers import money, with_totals
+from .customers import with_totals
 from .models import Customer, Invoice, Order, OrderStatus, StripeEvent
 
 
@@ -435,8 +436,8 @@ class CustomerFilterSet(WagtailFilterSet):
 class CustomerIndexView(SafeExportIndexView):
     custom_field_preprocess = {
         "amount_spent": {
-            IndexView.FORMAT_CSV: lambda total: str(money(total)),
-            IndexView.FORMAT_XLSX: money,
+            IndexView.FORMAT_CSV: lambda total: str(summed(total)),
+            IndexView.FORMAT_XLSX: summed,
         }
     }
 
@@ -447,7 +448,7 @@ class CustomerIndexView(SafeExportIndexView):
 class CustomerInspectView(InspectView):
     def get_object(self, queryset=None):
         customer = get_object_or_404(with_totals(Customer.objects.all()), pk=self.pk)
-        customer.amount_spent = money(customer.amount_spent)
+        customer.amount_spent = summed(customer.amount_spent)
         return customer
 
     def get_context_data(self, **kwargs):
@@ -484,7 +485,7 @@ class CustomerViewSet(ShopViewSet):
             "amount_spent",
             label="Amount spent",
             sort_key="amount_spent",
-            accessor=lambda customer: money(customer.amount_spent),
+            accessor=lambda customer: summed(customer.amount_spent),
         ),
         Column("last_order_at", label="Last order", sort_key="last_order_at"),
     ]

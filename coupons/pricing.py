@@ -2,7 +2,7 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from products.pricing import minor_unit, quantize
+from core.money import minor_unit, quantize
 
 
 def discount_for(coupon, subtotal, currency=None):

@@ -3,8 +3,8 @@
 from django.db.models import F
 from django.utils import timezone
 
-from cellar import ratelimit
-from products.pricing import format_money
+from core import ratelimit
+from core.money import format_money
 
 from .models import Coupon, normalise_code
 
@@ -63,7 +63,7 @@ def validate_code(code, subtotal, request):
     Every refusal reads the same so codes cannot be guessed one reason at a time.
     Each attempt takes a slot in its session's and its address's window first, and
     a valid code gives its slot back: however many guesses arrive at once, at most
-    MAX_FAILURES a window are ever checked (cellar/ratelimit.py).
+    MAX_FAILURES a window are ever checked (core/ratelimit.py).
     """
     limits = ratelimit.per_client(
         request, "coupon-failures", MAX_FAILURES, MAX_FAILURES

@@ -1,7 +1,7 @@
 from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.admin.viewsets.model import ModelViewSet
 
-from cellar.exports import SafeExportIndexView
+from core.exports import SafeExportIndexView
 
 from .models import Coupon
 

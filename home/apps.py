@@ -7,6 +7,39 @@ class HomeConfig(AppConfig):
     verbose_name = "site"
 
     def ready(self):
-        from .caching import connect_signals
+        from django.contrib.messages import get_messages
+        from django.db.models.signals import post_delete
+        from django.template.loader import render_to_string
+        from wagtail.images import get_image_model
+        from wagtail.models import Page, PageViewRestriction, Site
+        from wagtail.signals import page_published, page_unpublished, post_page_move
+        from wagtail.views import serve
 
-        connect_signals()
+        import pagecache
+
+        from .models import ShopSettings
+        from .views import search
+
+        pagecache.serve_cached(serve, search)
+        pagecache.register_hole(
+            "messages",
+            lambda request: render_to_string(
+                "includes/messages.html", {"messages": get_messages(request)}
+            ),
+            lambda: render_to_string("includes/messages.html", {"messages": []}),
+        )
+        # What every catalogue page shows: the pages themselves, where they are,
+        # who may see them, their images and the shop's settings.
+        pagecache.watch(
+            ShopSettings,
+            Site,
+            PageViewRestriction,
+            get_image_model(),
+            signals=(page_published, page_unpublished, post_page_move),
+        )
+
+        def page_deleted(sender, instance, **kwargs):
+            if isinstance(instance, Page):
+                pagecache.changed()
+
+        post_delete.connect(page_deleted, weak=False, dispatch_uid="catalogue_page")

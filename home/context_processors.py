@@ -1,6 +1,6 @@
 from django.utils.functional import SimpleLazyObject
 
-from .caching import shop_settings
+from .models import shop_settings
 
 
 def shop(request):

@@ -11,8 +11,9 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
-from . import caching
-from .blocks import BodyBlock
+import pagecache
+from core.blocks import BodyBlock
+from products.models import WinePage, cacheable_page
 
 
 class HomePage(Page):
@@ -50,9 +51,7 @@ class HomePage(Page):
         verbose_name_plural = "home pages"
 
     def get_context(self, request, *args, **kwargs):
-        from products.models import WinePage
-
-        caching.mark_cacheable(request, self)
+        cacheable_page(request, self)
         context = super().get_context(request, *args, **kwargs)
         context["featured_wines"] = (
             WinePage.objects.for_listing().filter(in_stock=True).order_by("-pk")[:8]
@@ -148,3 +147,11 @@ class ShopSettings(BaseGenericSetting):
 
     def __str__(self):
         return self.shop_name
+
+
+def shop_settings(request=None):
+    """The ShopSettings, kept by this process until the catalogue changes (saving
+    them moves it on): the header, the footer and every price show them."""
+    return pagecache.per_version(
+        "shop_settings", request, lambda: ShopSettings.load(request_or_site=request)
+    )

@@ -1,15 +1,10 @@
 """Browsing the catalogue: the filter form, sorting and pagination shared by the
-wines index, country and region pages."""
+wines index, country and region pages (PlacePage.browse puts them together)."""
 
 from decimal import Decimal
 
 from django import forms
-from django.core.paginator import Paginator
 from django.db.models import F
-
-from home import caching
-
-from .models import Colour, CountryPage, GrapeVariety, RegionPage, WinePage
 
 WINES_PER_PAGE = 12
 
@@ -41,7 +36,6 @@ class WineFilterForm(forms.Form):
     colour = forms.ChoiceField(
         label="Colour / style",
         required=False,
-        choices=[("", "Any colour")] + list(Colour.choices),
     )
     grape = forms.ChoiceField(required=False)
     min_price = forms.DecimalField(
@@ -54,8 +48,9 @@ class WineFilterForm(forms.Form):
         required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
     )
 
-    def __init__(self, data, *, countries, regions, grapes):
+    def __init__(self, data, *, countries, regions, grapes, colours):
         super().__init__(data)
+        self.fields["colour"].choices = [("", "Any colour"), *colours]
         self.countries = {page.slug: page for page in countries}
         self.regions = {str(page.pk): page for page in regions}
         self.fields["country"].choices = [("", "All countries")] + [
@@ -102,45 +97,3 @@ def canonical_page(request, page):
     "02", nor a page past the last, which the paginator answers with the last)."""
     asked = request.GET.get("page")
     return asked is None or asked == str(page.number)
-
-
-def browse_wines(request, scope):
-    """The listing context for a wines index, country or region page."""
-    countries = list(
-        CountryPage.objects.live()
-        .order_by("title")
-        .only("title", "slug", "path", "depth")
-    )
-    regions = (
-        RegionPage.objects.live()
-        .order_by("title")
-        .only("title", "slug", "path", "depth")
-    )
-    if isinstance(scope, CountryPage):
-        regions = regions.child_of(scope)
-    elif isinstance(scope, RegionPage):
-        regions = [scope]
-    form = WineFilterForm(
-        request.GET or None,
-        countries=countries,
-        regions=list(regions),
-        grapes=list(GrapeVariety.objects.only("name", "slug")),
-    )
-    if form.is_bound:
-        form.is_valid()
-    wines = form.filter(WinePage.objects.for_listing().descendant_of(scope))
-    paginator = Paginator(wines, WINES_PER_PAGE)
-    page = paginator.get_page(request.GET.get("page"))
-    if form.errors or not canonical_page(request, page):
-        caching.not_canonical(request)
-    query = request.GET.copy()
-    query.pop("page", None)
-    return {
-        "filter_form": form,
-        "wines": page,
-        "paginator": paginator,
-        "filter_query": query.urlencode(),
-        "is_filtered": any(
-            v for k, v in request.GET.items() if k not in ("page", "sort")
-        ),
-    }

@@ -3,6 +3,7 @@ from decimal import Decimal
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, Min, OuterRef, Subquery
@@ -23,14 +24,30 @@ from wagtail.models import Orderable, Page, PageManager
 from wagtail.query import PageQuerySet
 from wagtail.search import index
 
-from home import caching
-from home.blocks import BodyBlock
+import pagecache
+from core.blocks import BodyBlock
+from core.money import quantize, shop_currency
 
-from .pricing import quantize, shop_currency
+from .catalogue import WINES_PER_PAGE, WineFilterForm, canonical_page
 
 LISTING_RENDITION = "fill-360x450"
 DETAIL_RENDITION = "fill-600x750"
+# Pages show a wine's stock as "Only N left" at or below this, else "In stock".
 LOW_STOCK_THRESHOLD = 5
+# The most of one variant an order line holds.
+MAX_LINE_QUANTITY = 24
+
+
+def cacheable_page(request, page):
+    """The page's response may be cached for everyone: unless it is a preview, or
+    behind a password or login (a visitor who got through must not hand it on)."""
+    pagecache.cacheable(
+        request,
+        unless=lambda: (
+            getattr(request, "is_preview", False)
+            or page.get_view_restrictions().exists()
+        ),
+    )
 
 
 class Colour(models.TextChoices):
@@ -87,13 +104,53 @@ class PlacePage(Page):
         abstract = True
 
     def get_context(self, request, *args, **kwargs):
-        from .catalogue import browse_wines
-
-        caching.mark_cacheable(request, self)
+        cacheable_page(request, self)
         context = super().get_context(request, *args, **kwargs)
-        context.update(browse_wines(request, scope=self))
+        context.update(self.browse(request))
         context["breadcrumbs"] = self.get_ancestors().filter(depth__gt=2)
         return context
+
+    def regions_to_filter(self, regions):
+        """The regions the filter form offers on this page."""
+        return regions
+
+    def browse(self, request):
+        """The listing: the wines under this page, filtered, sorted and paged."""
+        countries = list(
+            CountryPage.objects.live()
+            .order_by("title")
+            .only("title", "slug", "path", "depth")
+        )
+        regions = (
+            RegionPage.objects.live()
+            .order_by("title")
+            .only("title", "slug", "path", "depth")
+        )
+        form = WineFilterForm(
+            request.GET or None,
+            countries=countries,
+            regions=list(self.regions_to_filter(regions)),
+            grapes=list(GrapeVariety.objects.only("name", "slug")),
+            colours=Colour.choices,
+        )
+        if form.is_bound:
+            form.is_valid()
+        wines = form.filter(WinePage.objects.for_listing().descendant_of(self))
+        paginator = Paginator(wines, WINES_PER_PAGE)
+        page = paginator.get_page(request.GET.get("page"))
+        if form.errors or not canonical_page(request, page):
+            pagecache.not_canonical(request)
+        query = request.GET.copy()
+        query.pop("page", None)
+        return {
+            "filter_form": form,
+            "wines": page,
+            "paginator": paginator,
+            "filter_query": query.urlencode(),
+            "is_filtered": any(
+                v for k, v in request.GET.items() if k not in ("page", "sort")
+            ),
+        }
 
     def serve(self, request, *args, **kwargs):
         response = super().serve(request, *args, **kwargs)
@@ -127,6 +184,9 @@ class CountryPage(PlacePage):
         verbose_name = "country page"
         verbose_name_plural = "country pages"
 
+    def regions_to_filter(self, regions):
+        return regions.child_of(self)
+
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
         context["regions"] = (
@@ -145,6 +205,9 @@ class RegionPage(PlacePage):
     class Meta:
         verbose_name = "region page"
         verbose_name_plural = "region pages"
+
+    def regions_to_filter(self, regions):
+        return [self]
 
 
 class WinePageQuerySet(PageQuerySet):
@@ -318,7 +381,7 @@ class WinePage(Page):
         return grandparent.title if grandparent else ""
 
     def get_context(self, request, *args, **kwargs):
-        caching.mark_cacheable(request, self)
+        cacheable_page(request, self)
         context = super().get_context(request, *args, **kwargs)
         variants = [variant for variant in self.variants.all() if variant.active]
         image = self.image.get_rendition(DETAIL_RENDITION) if self.image else None

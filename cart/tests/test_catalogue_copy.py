@@ -1,5 +1,5 @@
 """The cart's display reads come from this process's copy of the variants, kept by
-catalogue version (cart/services.py, home/caching.VersionedRows): a change shows on
+catalogue version (cart/services.py, pagecache.VersionedRows): a change shows on
 the next request, and checkout always charges what the database says."""
 
 from decimal import Decimal

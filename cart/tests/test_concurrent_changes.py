@@ -23,12 +23,12 @@ def one_shopper(request, committed_db, settings):
         settings.CACHES = {
             **settings.CACHES,
             "sessions": {
-                "BACKEND": "cellar.cache.RedisCache",
+                "BACKEND": "core.cache.RedisCache",
                 "LOCATION": request.getfixturevalue("redis_url"),
                 "KEY_PREFIX": "cellar-test-concurrent",
             },
         }
-        settings.SESSION_ENGINE = "cellar.sessions"
+        settings.SESSION_ENGINE = "core.sessions"
         settings.SESSION_CACHE_ALIAS = "sessions"
     variants = list(
         WineVariant.objects.filter(

@@ -17,6 +17,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    "pagecache",
     "home",
     "products",
     "cart",
@@ -49,9 +50,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "cellar.security.ContentSecurityPolicyMiddleware",
+    "core.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "cellar.hostile.HostileInputMiddleware",
+    "core.hostile.HostileInputMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -59,7 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
-    "home.caching.CataloguePageCacheMiddleware",
+    "pagecache.middleware.CataloguePageCacheMiddleware",
 ]
 
 ROOT_URLCONF = "cellar.urls"
@@ -111,7 +112,7 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "cellar.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cellar"),
             "TIMEOUT": 300,
@@ -121,12 +122,12 @@ if REDIS_URL:
         # Give this Redis persistence (appendonly) so a restart keeps them, and no
         # eviction; SESSION_REDIS_URL can put them on a Redis of their own.
         "sessions": {
-            "BACKEND": "cellar.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": env.str("SESSION_REDIS_URL", default=REDIS_URL),
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="cellar"),
         },
     }
-    SESSION_ENGINE = "cellar.sessions"
+    SESSION_ENGINE = "core.sessions"
     SESSION_CACHE_ALIAS = "sessions"
 else:
     CACHES = {
@@ -135,7 +136,7 @@ else:
             "LOCATION": "cellar",
         }
     }
-    SESSION_ENGINE = "cellar.db_sessions"
+    SESSION_ENGINE = "core.db_sessions"
 
 CELERY_BROKER_URL = REDIS_URL or "memory://"
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
@@ -301,7 +302,7 @@ CHECKOUT_LIMIT_WINDOW = env.int("CHECKOUT_LIMIT_WINDOW", default=600)
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 
 # Catalogue pages are cached whole, per URL, with each shopper's parts filled in
-# per request (home/caching.py); 0 turns the cache off.
+# per request (pagecache/); 0 turns the cache off.
 CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=600)
 # Pages with a query (searches, filters) the cache stores per catalogue version in
 # each CATALOGUE_CACHE_SECONDS; pages without one are as many as the catalogue has.

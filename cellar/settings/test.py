@@ -36,11 +36,11 @@ CACHES = {
 }
 if env.str("REDIS_URL", default=""):
     CACHES["redis"] = {
-        "BACKEND": "cellar.cache.RedisCache",
+        "BACKEND": "core.cache.RedisCache",
         "LOCATION": env.str("REDIS_URL"),
         "KEY_PREFIX": "cellar-test",
     }
-SESSION_ENGINE = "cellar.db_sessions"
+SESSION_ENGINE = "core.db_sessions"
 WAGTAILADMIN_BASE_URL = "http://testserver"
 
 # Tests queue nothing by default; the worker tests start a real worker on Redis.

@@ -80,6 +80,6 @@ def test_report_exports_neutralise_formulas(merchant, evil_order):
     ],
 )
 def test_each_formula_start_is_neutralised(value, shown):
-    from cellar.exports import neutralise
+    from core.exports import neutralise
 
     assert neutralise(value) == shown

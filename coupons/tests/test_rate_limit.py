@@ -28,7 +28,7 @@ def shop_cache(request, settings):
         settings.CACHES = {
             **settings.CACHES,
             "default": {
-                "BACKEND": "cellar.cache.RedisCache",
+                "BACKEND": "core.cache.RedisCache",
                 "LOCATION": url,
                 "KEY_PREFIX": f"cellar-test-{uuid.uuid4().hex[:8]}",
             },
@@ -101,7 +101,7 @@ def test_a_valid_code_does_not_use_up_a_guess(shop_cache, rf):
 def test_limits_key_on_the_address_the_trusted_proxy_saw(
     rf, settings, proxies, forwarded, address
 ):
-    from cellar.ratelimit import client_address
+    from core.ratelimit import client_address
 
     settings.TRUSTED_PROXIES = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)

@@ -5,9 +5,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.safestring import mark_safe
 from wagtail.models import Page
 
-from home import caching
+import pagecache
+from core.money import format_money
+from home.models import shop_settings
 from products.models import CountryPage
-from products.pricing import format_money
 
 register = template.Library()
 
@@ -18,7 +19,7 @@ def money(context, amount):
     if amount is None:
         return ""
     request = context.get("request")
-    symbol = caching.shop_settings(request).currency_symbol if request else ""
+    symbol = shop_settings(request).currency_symbol if request else ""
     return format_money(amount, symbol=symbol)
 
 
@@ -39,7 +40,7 @@ def site_links(context):
             pages = Page.objects.live().filter(slug__in=SITE_LINK_SLUGS, depth=3)
             return {page.slug: page.get_url(request) for page in pages}
 
-        links = caching.per_version("site_links", request, find)
+        links = pagecache.per_version("site_links", request, find)
         if request is not None:
             request._site_links = links
     return links
@@ -58,34 +59,9 @@ def country_nav(context):
         return [(country.get_url(request), country.title) for country in countries]
 
     return {
-        "countries": caching.per_version("country_nav", request, find),
+        "countries": pagecache.per_version("country_nav", request, find),
         "links": site_links(context),
     }
-
-
-@register.tag("hole")
-def do_hole(parser, token):
-    """``{% hole "cart_link" %}…{% endhole %}``: a part each shopper sees their own
-    way, left out of cached pages and filled in per request (home/caching.py)."""
-    bits = token.split_contents()
-    name = bits[1].strip("\"'") if len(bits) == 2 else ""
-    if name not in caching.HOLES:
-        raise template.TemplateSyntaxError(
-            f"hole takes one of {', '.join(caching.HOLES)}, not {bits[1:]}"
-        )
-    nodelist = parser.parse(("endhole",))
-    parser.delete_first_token()
-    return HoleNode(name, nodelist)
-
-
-class HoleNode(template.Node):
-    def __init__(self, name, nodelist):
-        self.name, self.nodelist = name, nodelist
-
-    def render(self, context):
-        content = self.nodelist.render(context)
-        request = context.get("request")
-        return caching.hole(request, self.name, content) if request else content
 
 
 _JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}

@@ -1,5 +1,5 @@
 """Catalogue pages from the cache: a published change shows at once, and every
-shopper sees their own cart, messages and CSRF token (home/caching.py)."""
+shopper sees their own cart, messages and CSRF token (pagecache)."""
 
 import re
 import time
@@ -11,7 +11,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from products.pricing import format_money
+from core.money import format_money
 from products.tests import factories
 
 BADGE = re.compile(r'<span class="cart-badge" data-cart-count>(\d+)</span>')

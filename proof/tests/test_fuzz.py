@@ -393,7 +393,7 @@ def test_a_coupon_code_with_nul_is_just_not_valid(shopper):
 
 # Hostile input: text Python accepts but nothing downstream can store (NUL, lone
 # surrogates) and JSON nested past any use. One middleware answers 400
-# (cellar/hostile.py).
+# (core/hostile.py).
 
 GET_ENDPOINTS = [
     "/",

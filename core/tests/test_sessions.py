@@ -1,11 +1,11 @@
-"""Sessions in Redis (cellar/sessions.py, cellar/cache.py), against a real server."""
+"""Sessions in Redis (core/sessions.py, core/cache.py), against a real server."""
 
 import pytest
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import caches
 from django.test import Client
 
-from cellar.sessions import SessionStore
+from core.sessions import SessionStore
 
 
 @pytest.fixture
@@ -13,12 +13,12 @@ def redis_sessions(redis_url, settings):
     settings.CACHES = {
         **settings.CACHES,
         "sessions": {
-            "BACKEND": "cellar.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "cellar-test-sessions",
         },
     }
-    settings.SESSION_ENGINE = "cellar.sessions"
+    settings.SESSION_ENGINE = "core.sessions"
     settings.SESSION_CACHE_ALIAS = "sessions"
     store = caches["sessions"]
     store.clear()
@@ -35,7 +35,7 @@ def all_in_redis(redis_sessions, redis_url, settings):
     settings.CACHES = {
         **settings.CACHES,
         "default": {
-            "BACKEND": "cellar.cache.RedisCache",
+            "BACKEND": "core.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": "cellar-test-default",
         },

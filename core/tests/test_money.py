@@ -2,7 +2,7 @@ from decimal import Decimal
 
 import pytest
 
-from products.pricing import format_money, from_minor_units, quantize, to_minor_units
+from core.money import format_money, from_minor_units, quantize, to_minor_units
 
 
 @pytest.mark.parametrize(

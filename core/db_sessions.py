@@ -3,7 +3,7 @@
 Django saves a session whole: two requests of one shopper at once each read it,
 change it and write it, and the later write drops the earlier one's change (eight
 adds to one cart at once kept three). ``save_if_unchanged`` is a compare-and-set:
-here one conditional UPDATE (atomic in SQLite and PostgreSQL), in cellar/sessions.py
+here one conditional UPDATE (atomic in SQLite and PostgreSQL), in core/sessions.py
 one Redis script. The cart makes its change again on a fresh read when it fails.
 
 After such a save, the session middleware's own save at the end of the response

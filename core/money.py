@@ -36,6 +36,12 @@ def from_minor_units(value, currency=None):
     return quantize(Decimal(value) * minor_unit(currency), currency)
 
 
+def summed(total, currency=None):
+    """A database sum as a shop amount: no rows sum to zero, and SQLite's sums of
+    decimals (floats) are rounded to the currency's minor unit."""
+    return quantize(total or 0, currency)
+
+
 def format_money(amount, currency=None, symbol=None):
     currency = (currency or shop_currency()).lower()
     if symbol is None or symbol == "":

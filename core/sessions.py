@@ -7,7 +7,7 @@ command. Adding to the cart saves the session, so this is one round trip fewer o
 the shop's busiest write.
 
 A request that reads its session almost always shows a cart, and a cart needs the
-catalogue's version (home/caching.py) to know whether this process's copy of the
+catalogue's version (pagecache/clock.py) to know whether this process's copy of the
 variants still holds. Loading the session reads that version in the same round
 trip when sessions and the cache share a Redis (one MGET); the request then uses
 it instead of asking again. On a Redis of their own, sessions read only the session.
@@ -17,6 +17,8 @@ from django.contrib.sessions.backends import cache
 from django.contrib.sessions.backends.base import UpdateError
 from django.core.cache import caches
 
+from pagecache import VERSION_KEY
+
 from .db_sessions import CompareAndSet
 
 
@@ -24,8 +26,6 @@ class SessionStore(CompareAndSet, cache.SessionStore):
     catalogue_version = None
 
     def load(self):
-        from home.caching import VERSION_KEY
-
         get_along = getattr(self._cache, "get_along", None)
         if get_along is None:
             return super().load()

@@ -1,5 +1,5 @@
 """Django's Redis cache, without a new client object for every call, and with what
-sessions need (cellar/sessions.py): ``replace`` (write a key only if it is there)
+sessions need (core/sessions.py): ``replace`` (write a key only if it is there)
 and ``get_along`` (read a key of another cache in the same round trip, if free).
 
 Django's ``RedisCacheClient.get_client`` builds a ``redis.Redis`` around the
