@@ -39,6 +39,7 @@ test: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	DJANGO_SETTINGS_MODULE=cellar.settings.dev $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=cellar.settings.dev $(BIN)/python manage.py makemigrations --check --dry-run
 

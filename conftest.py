@@ -120,8 +120,8 @@ def pay_for(django_capture_on_commit_callbacks):
     the work queued on commit (invoices, cache versions) run as a worker would."""
     from django.test import Client
 
-    from checkout.models import Order
     from checkout.tests.conftest import check_out, session_id_of
+    from orders.models import Order
     from stripe_emulator import payments, webhooks
 
     def place(

@@ -88,7 +88,9 @@ def pay(payments):
 def fulfilments(argument):
     """How many times each order became paid, the events the ledger holds, and the
     stock left of the variant they bought."""
-    from checkout.models import Order, OrderStatus, OrderStatusChange, StripeEvent
+    from checkout.models import StripeEvent
+    from orders.models import Order, OrderStatusChange
+    from orders.status import OrderStatus
     from products.models import WineVariant
 
     session_ids = argument["sessions"]
@@ -111,7 +113,7 @@ def fulfilments(argument):
 
 
 def invoices(session_ids):
-    from checkout.models import Invoice
+    from orders.models import Invoice
 
     rows = Invoice.objects.filter(order__stripe_session_id__in=session_ids)
     return {

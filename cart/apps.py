@@ -1,4 +1,8 @@
 from django.apps import AppConfig
+from django.template.loader import render_to_string
+from django.utils.functional import SimpleLazyObject
+
+import pagecache
 
 
 class CartConfig(AppConfig):
@@ -6,11 +10,7 @@ class CartConfig(AppConfig):
     name = "cart"
 
     def ready(self):
-        from django.template.loader import render_to_string
-        from django.utils.functional import SimpleLazyObject
-
-        import pagecache
-
+        # Models (and what imports them) only once the app registry is ready.
         from . import signals  # noqa: F401
         from .services import Cart
 

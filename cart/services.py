@@ -27,6 +27,8 @@ import pagecache
 from core.money import quantize, shop_currency
 from coupons import services as coupon_rules
 from coupons.pricing import discount_for
+from orders.models import Order, OrderLine
+from orders.status import SOLD
 from products.models import MAX_LINE_QUANTITY, WineVariant
 
 from .models import SavedCart
@@ -624,12 +626,10 @@ def _check_stock(variant, quantity, field, in_cart=0):
 
 def _paid_orders(tokens):
     """{token: (reference, [(variant id, quantity), …])} of the paid ones."""
-    from checkout.models import Order, OrderLine, OrderStatus
-
     paid = dict(
-        Order.objects.filter(
-            token__in=tokens, status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
-        ).values_list("token", "reference")
+        Order.objects.filter(token__in=tokens, status__in=SOLD).values_list(
+            "token", "reference"
+        )
     )
     lines = {token: (reference, []) for token, reference in paid.items()}
     for token, variant_id, quantity in OrderLine.objects.filter(

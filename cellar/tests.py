@@ -160,7 +160,7 @@ def test_development_defaults_need_nothing_installed():
         "STORAGES": {
             "default": "django.core.files.storage.FileSystemStorage",
             "staticfiles": "django.contrib.staticfiles.storage.StaticFilesStorage",
-            "private": "checkout.storage.PrivateFileSystemStorage",
+            "private": "orders.storage.PrivateFileSystemStorage",
         },
         "PRIVATE_OPTIONS": {"location": str(BASE_DIR / "private")},
     }

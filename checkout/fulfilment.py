@@ -13,36 +13,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.money import from_minor_units, to_minor_units
+from core.queue import enqueue
 from coupons.services import redeem
+from orders.customers import record_customer
+from orders.models import Order
+from orders.status import SOLD, OrderStatus, transition
+from orders.tasks import generate_invoice
 from products import stock
 
 from . import stripe_api
-from .customers import record_customer
-from .models import TRANSITIONS, Order, OrderStatus, OrderStatusChange, StripeEvent
+from .models import StripeEvent
 
 logger = logging.getLogger(__name__)
 PAID_STATES = ("paid", "no_payment_required")
-
-
-class IllegalTransition(Exception):
-    pass
-
-
-def transition(order, to_status, cause, note=""):
-    """Move a locked order along the transition table and record why."""
-    if to_status == order.status:
-        return False
-    if to_status not in TRANSITIONS[order.status]:
-        raise IllegalTransition(f"{order}: {order.status} → {to_status} ({cause})")
-    OrderStatusChange.objects.create(
-        order=order,
-        from_status=order.status,
-        to_status=to_status,
-        cause=cause,
-        note=note,
-    )
-    order.status = to_status
-    return True
 
 
 def _locked_order(session_id):
@@ -91,8 +74,6 @@ def _apply_session(order, session, cause):
 
 
 def _mark_paid(order, session, cause):
-    from .tasks import enqueue, generate_invoice
-
     # A double payment: this checkout was cancelled (superseded, expired), or a
     # twin (another version of the same cart) was paid after this one was placed,
     # while their contents overlapped. A cart paid and then shopped again makes
@@ -104,8 +85,7 @@ def _mark_paid(order, session, cause):
             f"Paid after its checkout was cancelled ({why.note if why else 'expired'})"
         )
     twins = order.same_cart_orders().filter(
-        status__in=[OrderStatus.PAID, OrderStatus.REFUNDED],
-        paid_at__gt=order.created_at,
+        status__in=SOLD, paid_at__gt=order.created_at
     )
     if twins:
         doubts.append(

@@ -22,17 +22,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from cart.services import Cart, CartBusy
 from core import ratelimit
+from orders.models import Invoice, Order
+from orders.placement import CONTACT_FIELDS, CartNotReady, place_order
 
+from . import stripe_api
 from .forms import CheckoutForm
 from .fulfilment import fulfil_checkout
-from .models import Invoice, Order
-from .orders import (
-    CONTACT_FIELDS,
-    CartNotReady,
-    PaymentProviderError,
-    checkout_session_url,
-    place_order,
-)
+from .sessions import PaymentProviderError, checkout_session_url
 from .webhooks import malformed, receive_event
 
 logger = logging.getLogger(__name__)
@@ -109,7 +105,9 @@ def start(request):
                 response["Retry-After"] = str(slots.retry_after)
                 return response
             try:
-                order = place_order(cart, form.cleaned_data, request.user)
+                order = place_order(
+                    cart, form.cleaned_data, request.user, stripe_api.livemode()
+                )
 
                 def remember(cart):
                     remember_order(request, order)

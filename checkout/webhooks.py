@@ -6,8 +6,10 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from orders.models import Order
+
 from .fulfilment import NOT_YET, apply_refund, fail_payment, fulfil_checkout
-from .models import Order, StripeEvent
+from .models import StripeEvent
 
 logger = logging.getLogger(__name__)
 DEFERRED_FOR = timedelta(days=7)

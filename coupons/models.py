@@ -83,9 +83,3 @@ class Coupon(models.Model):
     def usage_display(self):
         limit = "∞" if self.usage_limit is None else self.usage_limit
         return f"{self.times_used} / {limit}"
-
-    @property
-    def uses_left(self):
-        if self.usage_limit is None:
-            return None
-        return max(self.usage_limit - self.times_used, 0)

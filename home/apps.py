@@ -1,4 +1,10 @@
 from django.apps import AppConfig
+from django.contrib.messages import get_messages
+from django.db.models.signals import post_delete
+from django.template.loader import render_to_string
+from wagtail.signals import page_published, page_unpublished, post_page_move
+
+import pagecache
 
 
 class HomeConfig(AppConfig):
@@ -7,15 +13,10 @@ class HomeConfig(AppConfig):
     verbose_name = "site"
 
     def ready(self):
-        from django.contrib.messages import get_messages
-        from django.db.models.signals import post_delete
-        from django.template.loader import render_to_string
+        # Models (and what imports them) only once the app registry is ready.
         from wagtail.images import get_image_model
         from wagtail.models import Page, PageViewRestriction, Site
-        from wagtail.signals import page_published, page_unpublished, post_page_move
         from wagtail.views import serve
-
-        import pagecache
 
         from .models import ShopSettings
         from .views import search

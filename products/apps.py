@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+import pagecache
+
 
 class ProductsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
@@ -7,8 +9,6 @@ class ProductsConfig(AppConfig):
     verbose_name = "catalogue"
 
     def ready(self):
-        import pagecache
-
         from .models import GrapeVariety, WineVariant
 
         # A variant's price, stock or label and a grape's name show on pages (a

@@ -8,9 +8,9 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from checkout.models import Order
 from checkout.stripe_api import client as stripe_client
 from checkout.tests.conftest import CONTACT, session_id_of
+from orders.models import Order
 
 
 def read(client, url):

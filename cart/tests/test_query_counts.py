@@ -6,7 +6,7 @@ from wagtail.images.tests.utils import get_test_image_file
 
 from products.tests import factories
 
-# Stated in the README; the same with 1 line and with 30.
+# Stated in docs/speed.md; the same with 1 line and with 30.
 MAX_QUERIES = {"/cart/": 8, "/cart/api/": 2}
 
 

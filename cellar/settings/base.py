@@ -17,12 +17,16 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
+    "cellar",
+    "demo",
     "pagecache",
     "home",
     "products",
-    "cart",
-    "checkout",
     "coupons",
+    "cart",
+    "orders",
+    "checkout",
+    "backoffice",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
     "wagtail.contrib.redirects",
@@ -208,7 +212,7 @@ STORAGES = {
     # Invoices: never under MEDIA_URL. With object storage, point this at a private
     # bucket (django-storages' S3Storage with default_acl="private", say).
     "private": {
-        "BACKEND": "checkout.storage.PrivateFileSystemStorage",
+        "BACKEND": "orders.storage.PrivateFileSystemStorage",
         "OPTIONS": {"location": PRIVATE_MEDIA_ROOT},
     },
 }

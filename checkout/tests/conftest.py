@@ -1,6 +1,6 @@
 import pytest
 
-from checkout.models import Order
+from orders.models import Order
 
 CONTACT = {
     "email": "ada@example.com",

@@ -12,7 +12,9 @@ from django.test import Client
 from django.utils import timezone
 from wagtail.admin.menu import admin_menu
 
-from checkout.models import Order, OrderStatus, StripeEvent
+from checkout.models import StripeEvent
+from orders.models import Order
+from orders.status import OrderStatus
 from products.models import WinePage
 
 

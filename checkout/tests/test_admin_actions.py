@@ -8,7 +8,9 @@ from django.core import mail
 from django.test import Client
 from wagtail.models import ModelLogEntry
 
-from checkout.models import Invoice, Order, OrderStatus, OrderStatusChange, StripeEvent
+from checkout.models import StripeEvent
+from orders.models import Invoice, Order, OrderStatusChange
+from orders.status import OrderStatus
 from stripe_emulator import faults, webhooks
 from stripe_emulator.models import EmulatedObject
 

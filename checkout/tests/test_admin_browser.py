@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
-from checkout.models import Customer, Invoice, Order, OrderStatus
+from orders.models import Customer, Invoice, Order
+from orders.status import OrderStatus
 from products.models import WineVariant
 from stripe_emulator import payments, webhooks
 

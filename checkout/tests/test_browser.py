@@ -6,8 +6,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import pytest
 
 from cart.tests.test_browser import in_stock_variants
-from checkout.models import Customer, Invoice, Order, OrderStatus
 from coupons.models import Coupon
+from orders.models import Customer, Invoice, Order
+from orders.status import OrderStatus
 from products.models import WineVariant
 
 pytestmark = pytest.mark.browser

@@ -4,8 +4,9 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from checkout.models import Order, OrderStatus
 from checkout.stripe_api import client as stripe_client
+from orders.models import Order
+from orders.status import OrderStatus
 
 from .conftest import CONTACT, check_out, session_id_of
 

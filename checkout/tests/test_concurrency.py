@@ -8,7 +8,8 @@ from django.core import mail
 from django.db import connection
 from django.test import Client
 
-from checkout.models import Customer, Invoice, Order, OrderStatusChange, StripeEvent
+from checkout.models import StripeEvent
+from orders.models import Customer, Invoice, Order, OrderStatusChange
 from products.models import WineVariant
 from products.tests import factories
 from stripe_emulator import payments, webhooks

@@ -15,9 +15,12 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from checkout.customers import record_customer, returning_stripe_customer
+from checkout import stripe_api
 from checkout.fulfilment import fulfil_checkout
-from checkout.models import Customer, Invoice, Order, OrderStatus, StripeEvent
+from checkout.models import StripeEvent
+from orders.customers import record_customer, returning_stripe_customer
+from orders.models import Customer, Invoice, Order
+from orders.status import OrderStatus
 from products.models import WineVariant
 from products.tests import factories
 from stripe_emulator import client as emulator_client
@@ -297,12 +300,17 @@ def test_test_and_live_mode_ids_are_kept_apart(wines, settings):
         test_id,
         "cus_Live1",
     )
-    assert returning_stripe_customer("KAY@example.com") == test_id
+    assert (
+        returning_stripe_customer("KAY@example.com", stripe_api.livemode()) == test_id
+    )
     settings.STRIPE_EMULATOR = False
     settings.STRIPE_SECRET_KEY = "sk_live_" + "1" * 9
-    assert returning_stripe_customer("KAY@example.com") == "cus_Live1"
+    assert (
+        returning_stripe_customer("KAY@example.com", stripe_api.livemode())
+        == "cus_Live1"
+    )
     Customer.objects.update(stripe_customer_id_live="")
-    assert returning_stripe_customer("kay@example.com") == ""
+    assert returning_stripe_customer("kay@example.com", stripe_api.livemode()) == ""
 
 
 def test_a_stripe_id_held_by_another_customer_is_not_taken(wines):

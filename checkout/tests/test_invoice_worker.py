@@ -13,9 +13,10 @@ import pytest
 from django.utils import timezone
 
 from cellar.embedded import EmbeddedBeat
-from checkout.invoices import invoice_for, produce, record_failure
-from checkout.models import Invoice, InvoiceCounter, Order, OrderLine, OrderStatus
-from checkout.tasks import generate_invoice
+from orders.invoices import invoice_for, produce, record_failure
+from orders.models import Invoice, InvoiceCounter, Order, OrderLine
+from orders.status import OrderStatus
+from orders.tasks import generate_invoice
 
 from .test_concurrency import run_concurrently
 

@@ -13,10 +13,11 @@ from django.core.management import call_command
 from django.test import Client
 
 from cellar.celery import app as celery_app
-from checkout.invoices import invoice_for
-from checkout.models import Invoice, Order, OrderStatus
-from checkout.tasks import generate_invoice, queue_missing_invoices
 from coupons.models import Coupon
+from orders.invoices import invoice_for
+from orders.models import Invoice, Order
+from orders.status import OrderStatus
+from orders.tasks import generate_invoice, queue_missing_invoices
 from stripe_emulator import payments, webhooks
 
 from .backends import FlakyEmailBackend

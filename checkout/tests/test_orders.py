@@ -4,7 +4,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from checkout.models import Order, OrderStatus, StripeEvent
+from checkout.models import StripeEvent
+from orders.models import Order
+from orders.status import OrderStatus
 from stripe_emulator import payments, webhooks
 
 from .conftest import CONTACT, check_out, session_id_of

@@ -13,14 +13,8 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from checkout.models import (
-    Invoice,
-    Order,
-    OrderStatus,
-    OrderStatusChange,
-    StripeEvent,
-)
-from checkout.orders import (
+from checkout.models import StripeEvent
+from checkout.sessions import (
     PaymentProviderError,
     checkout_session_params,
     checkout_session_url,
@@ -28,6 +22,8 @@ from checkout.orders import (
 from checkout.stripe_api import client as stripe_client
 from checkout.tasks import reconcile_pending_orders
 from checkout.webhooks import receive_event
+from orders.models import Invoice, Order, OrderStatusChange
+from orders.status import OrderStatus
 from products.models import WineVariant
 from stripe_emulator import faults, payments, webhooks
 from stripe_emulator.models import EmulatedEvent

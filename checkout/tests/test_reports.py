@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from checkout.models import Order
+from orders.models import Order
 
 
 @pytest.fixture

@@ -5,8 +5,10 @@ what was not paid for."""
 import pytest
 from django.test import Client
 
-from checkout.models import Order, OrderStatus
-from checkout.orders import CartNotReady, checkout_session_url
+from checkout.sessions import checkout_session_url
+from orders.models import Order
+from orders.placement import CartNotReady
+from orders.status import OrderStatus
 from stripe_emulator import faults, payments, webhooks
 from stripe_emulator.models import EmulatedObject
 

@@ -3,10 +3,12 @@
 import pytest
 from django.test import Client
 
-from checkout.models import Customer, Invoice, Order, OrderStatus, StripeEvent
+from checkout.models import StripeEvent
 from checkout.tests.conftest import CONTACT, check_out, session_id_of
 from checkout.tests.test_concurrency import run_concurrently
 from coupons.models import Coupon
+from orders.models import Customer, Invoice, Order
+from orders.status import OrderStatus
 from products.tests import factories
 from stripe_emulator import payments, webhooks
 

@@ -10,11 +10,12 @@ from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
-from checkout.models import Order, OrderStatus
 from checkout.stripe_api import client as stripe_client
 from checkout.tests.conftest import check_out, session_id_of
 from coupons.models import Coupon
 from coupons.services import MAX_FAILURES
+from orders.models import Order
+from orders.status import OrderStatus
 from stripe_emulator import payments, webhooks
 
 

@@ -12,7 +12,7 @@ from products.models import WinePage
 from . import factories
 
 # The most queries each page may make when it is rendered (the first visit after a
-# change; later visits come from the cache with none), stated in the README. A page
+# change; later visits come from the cache with none), stated in docs/speed.md. A page
 # that starts making a query per wine fails here long before the catalogue gets big.
 MAX_QUERIES = {
     "home": 11,

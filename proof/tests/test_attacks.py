@@ -9,10 +9,12 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import URLResolver, get_resolver
 
-from checkout.models import Order, OrderStatus, StripeEvent
+from checkout.models import StripeEvent
 from checkout.stripe_api import client as stripe_client
 from checkout.tests.conftest import CONTACT, check_out, session_id_of
 from coupons.models import Coupon
+from orders.models import Order
+from orders.status import OrderStatus
 from stripe_emulator import payments, webhooks
 
 

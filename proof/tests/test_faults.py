@@ -25,18 +25,12 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from checkout.models import (
-    Invoice,
-    InvoiceCounter,
-    Order,
-    OrderLine,
-    OrderStatus,
-    OrderStatusChange,
-    StripeEvent,
-)
-from checkout.tasks import generate_invoice, queue_missing_invoices
+from checkout.models import StripeEvent
 from checkout.tests.conftest import check_out, session_id_of
 from conftest import require
+from orders.models import Invoice, InvoiceCounter, Order, OrderLine, OrderStatusChange
+from orders.status import OrderStatus
+from orders.tasks import generate_invoice, queue_missing_invoices
 from products.models import WineVariant
 from products.tests import factories
 from stripe_emulator import faults, payments, webhooks

@@ -506,8 +506,8 @@ def test_get_endpoints_with_random_bytes(attempt, placed_token, endpoint, data):
 
 @pytest.fixture
 def placed_token(shopper):
-    from checkout.models import Order
     from checkout.tests.conftest import check_out, session_id_of
+    from orders.models import Order
 
     session_id = session_id_of(check_out(shopper))
     return Order.objects.get(stripe_session_id=session_id).token

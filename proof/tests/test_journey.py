@@ -16,8 +16,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from wagtail.images import get_image_model
 
-from checkout.models import Customer, Invoice, Order, OrderStatus
 from coupons.models import Coupon
+from orders.models import Customer, Invoice, Order
+from orders.status import OrderStatus
 from products.models import RegionPage, WinePage, WineVariant
 
 pytestmark = pytest.mark.browser

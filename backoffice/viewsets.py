@@ -27,12 +27,15 @@ from wagtail.admin.widgets.button import Button
 from wagtail.log_actions import registry as log_registry
 from wagtail.permission_policies import ModelPermissionPolicy
 
+from checkout import stripe_api
+from checkout.models import StripeEvent
 from core.exports import SafeExportIndexView
 from core.money import summed
+from orders.customers import with_totals
+from orders.models import Customer, Invoice, Order
+from orders.status import SOLD, OrderStatus
 
-from . import actions, stripe_api
-from .customers import with_totals
-from .models import Customer, Invoice, Order, OrderStatus, StripeEvent
+from . import actions
 
 
 class ReadOnlyPermissionPolicy(ModelPermissionPolicy):
@@ -71,9 +74,7 @@ class OrderFilterSet(WagtailFilterSet):
             invoice__status=Invoice.Status.READY, invoice__emailed_at__isnull=False
         )
         if value == "missing":
-            return queryset.filter(
-                status__in=[OrderStatus.PAID, OrderStatus.REFUNDED]
-            ).exclude(sent)
+            return queryset.filter(status__in=SOLD).exclude(sent)
         if value == "failed":
             return queryset.filter(invoice__status=Invoice.Status.FAILED)
         return queryset.filter(sent)

@@ -28,6 +28,7 @@ from wagtail.models import (
 from wagtail.search import index
 
 from coupons.models import Coupon
+from home.models import HomePage, ShopSettings, StandardPage
 from products.models import (
     Colour,
     CountryPage,
@@ -38,8 +39,7 @@ from products.models import (
     WineVariant,
 )
 
-from . import demo_images
-from .models import HomePage, ShopSettings, StandardPage
+from . import images as demo_images
 
 ADMIN_USERNAME = "admin"
 # (username, group or None for a superuser, first name)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from home.demo import DEMO_USERS, DemoBuilder
+from demo.builder import DEMO_USERS, DemoBuilder
 
 
 class Command(BaseCommand):

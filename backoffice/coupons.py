@@ -2,8 +2,7 @@ from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.admin.viewsets.model import ModelViewSet
 
 from core.exports import SafeExportIndexView
-
-from .models import Coupon
+from coupons.models import Coupon
 
 
 class CouponViewSet(ModelViewSet):

@@ -12,13 +12,13 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
 
+from checkout import stripe_api
+from checkout.fulfilment import record_refund
+from checkout.webhooks import replay_event
 from core.queue import enqueue
-
-from . import stripe_api
-from .fulfilment import record_refund
-from .models import Invoice, Order, OrderStatus
-from .tasks import email_invoice, email_shipped, generate_invoice
-from .webhooks import replay_event
+from orders.models import Invoice, Order
+from orders.status import OrderStatus
+from orders.tasks import email_invoice, email_shipped, generate_invoice
 
 logger = logging.getLogger(__name__)
 

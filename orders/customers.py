@@ -5,11 +5,11 @@ import logging
 from django.db.models import Count, DecimalField, F, Q, Sum, Value
 from django.db.models.functions import Coalesce
 
-from . import stripe_api
-from .models import Customer, OrderStatus
+from .models import Customer
+from .status import SOLD
 
 logger = logging.getLogger(__name__)
-PAID_ORDER = Q(orders__status__in=(OrderStatus.PAID, OrderStatus.REFUNDED))
+PAID_ORDER = Q(orders__status__in=SOLD)
 # What a delivery needs; an order also takes the email (orders.CONTACT_FIELDS).
 ADDRESS_FIELDS = (
     "name",
@@ -21,16 +21,16 @@ ADDRESS_FIELDS = (
 )
 
 
-def returning_stripe_customer(email):
+def returning_stripe_customer(email, livemode):
     """The Stripe Customer id of a shopper who paid before, for the key mode in
     use; empty for a new shopper (their session asks Stripe to create one)."""
     customer = Customer.objects.for_email(email).first()
-    return customer.stripe_id(stripe_api.livemode()) if customer else ""
+    return customer.stripe_id(livemode) if customer else ""
 
 
-def forget_stripe_customer(stripe_id):
+def forget_stripe_customer(stripe_id, livemode):
     """Stripe no longer knows this Customer; the next paid order records a new one."""
-    field = Customer.stripe_id_field(stripe_api.livemode())
+    field = Customer.stripe_id_field(livemode)
     Customer.objects.filter(**{field: stripe_id}).update(**{field: ""})
 
 

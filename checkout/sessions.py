@@ -1,39 +1,21 @@
-"""Turning a cart into one pending order and one Stripe Checkout Session."""
+"""One Stripe Checkout Session per pending order, and one payable per cart."""
 
 import contextlib
 import logging
-from datetime import timedelta
 
 import stripe
-from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.db import transaction
 
-from core.money import quantize, shop_currency, to_minor_units
+from core.money import to_minor_units
+from orders.customers import forget_stripe_customer
+from orders.models import Order
+from orders.placement import CartNotReady
+from orders.status import OrderStatus, transition
 
 from . import stripe_api
-from .customers import (
-    ADDRESS_FIELDS,
-    forget_stripe_customer,
-    returning_stripe_customer,
-)
-from .models import Order, OrderLine, OrderStatus
+from .fulfilment import PAID_STATES, fulfil_checkout
 
 logger = logging.getLogger(__name__)
-
-# Stripe accepts 30 minutes to 24 hours: an abandoned checkout (and its order)
-# ends after the shortest window Stripe allows, with two minutes to make the
-# session (expiring earlier ones first, Stripe's retries).
-CHECKOUT_WINDOW = timedelta(minutes=32)
-MIN_SESSION_WINDOW = timedelta(minutes=31)
-CONTACT_FIELDS = ("email", *ADDRESS_FIELDS)
-
-
-class CartNotReady(Exception):
-    """The cart cannot be checked out as it is; ``reasons`` say why."""
-
-    def __init__(self, reasons):
-        super().__init__(reasons)
-        self.reasons = reasons
 
 
 class PaymentProviderError(Exception):
@@ -41,90 +23,6 @@ class PaymentProviderError(Exception):
         "We could not reach our payment provider just now. Nothing was charged and "
         "your cart is as you left it; please try again in a minute."
     )
-
-
-def place_order(cart, contact, user=None):
-    """The pending order for this cart's contents, created once.
-
-    A double submit, a refresh, the back button or a second tab arrive with the same
-    cart id and version, so they find the order the first request made.
-    """
-    lines = cart.from_database().lines
-    if cart.notices:
-        raise CartNotReady(list(cart.notices))
-    if not lines:
-        raise CartNotReady(["Your cart is empty."])
-    key = cart.checkout_key
-    with transaction.atomic():
-        order = (
-            Order.objects.select_for_update()
-            .filter(checkout_key=key, status=OrderStatus.PENDING)
-            .first()
-        )
-        if order is not None and not _window_too_short(order):
-            email_changed = order.email != contact["email"]
-            for field in CONTACT_FIELDS:
-                setattr(order, field, contact[field])
-            if email_changed and order.stripe_session_id is None:
-                order.stripe_customer_id = returning_stripe_customer(order.email)
-            order.save()
-            return order
-        if order is not None:
-            # Stripe wants a session to stay open at least 30 minutes; this order
-            # never got one in time, so it closes and the cart gets a fresh order.
-            from .fulfilment import transition
-
-            transition(order, OrderStatus.CANCELLED, "checkout page", "No session made")
-            order.save()
-        try:
-            with transaction.atomic():
-                return _create_order(key, lines, cart, contact, user)
-        except IntegrityError:
-            # A concurrent submit of the same cart made it first.
-            return Order.objects.get(checkout_key=key, status=OrderStatus.PENDING)
-
-
-def _window_too_short(order):
-    return (
-        order.stripe_session_id is None
-        and order.checkout_expires_at - timezone.now() < MIN_SESSION_WINDOW
-    )
-
-
-def _create_order(key, lines, cart, contact, user):
-    currency = shop_currency()
-    snapshot = [
-        OrderLine(
-            variant=line.variant,
-            wine_name=line.wine.display_name,
-            variant_label=line.variant.label,
-            sku=line.variant.sku,
-            unit_price=quantize(line.unit_price, currency),
-            quantity=line.quantity,
-        )
-        for line in lines
-    ]
-    subtotal = quantize(
-        sum(line.unit_price * line.quantity for line in snapshot), currency
-    )
-    discount = quantize(cart.discount, currency)
-    coupon_code = cart.coupon.code if cart.coupon is not None and discount else ""
-    order = Order.objects.create(
-        checkout_key=key,
-        user=user if user is not None and user.is_authenticated else None,
-        currency=currency,
-        subtotal=subtotal,
-        discount=discount,
-        total=max(subtotal - discount, quantize(0, currency)),
-        coupon_code=coupon_code,
-        checkout_expires_at=timezone.now() + CHECKOUT_WINDOW,
-        stripe_customer_id=returning_stripe_customer(contact["email"]),
-        **{field: contact[field] for field in CONTACT_FIELDS},
-    )
-    for line in snapshot:
-        line.order = order
-    OrderLine.objects.bulk_create(snapshot)
-    return order
 
 
 def checkout_session_params(order, success_url, cancel_url, stripe_coupon=None):
@@ -195,8 +93,6 @@ def checkout_session_url(order, success_url, cancel_url):
             if session.status == "open":
                 return session.url
             # Paid with the webhook still on its way, or expired: settle it now.
-            from .fulfilment import fulfil_checkout
-
             fulfil_checkout(session.id, cause="checkout page")
             raise CartNotReady(
                 ["Your payment for this cart already went through: see your orders."]
@@ -235,8 +131,6 @@ def _supersede_earlier_checkouts(client, order):
     those orders cancelled. A session Stripe says is already complete (it was being
     paid) is fulfilled instead, and this order is cancelled: the shopper goes back
     to the cart, which then holds what that payment did not cover."""
-    from .fulfilment import PAID_STATES, fulfil_checkout, transition
-
     paid, settling = [], []
     earlier_orders = order.same_cart_orders().filter(
         status=OrderStatus.PENDING, created_at__lt=order.created_at
@@ -256,7 +150,7 @@ def _supersede_earlier_checkouts(client, order):
                 done = session.payment_status in PAID_STATES
                 (paid if done else settling).append(earlier.reference)
                 continue
-        _cancel(earlier, f"{Order.SUPERSEDED} {order.reference}", transition)
+        _cancel(earlier, f"{Order.SUPERSEDED} {order.reference}")
     settling += (
         order.same_cart_orders()
         .filter(status=OrderStatus.PROCESSING, created_at__lt=order.created_at)
@@ -264,7 +158,7 @@ def _supersede_earlier_checkouts(client, order):
     )
     if settling:
         # A bank debit under way: a second session could pay the same bottles.
-        _cancel(order, f"Order {', '.join(settling)} is being paid", transition)
+        _cancel(order, f"Order {', '.join(settling)} is being paid")
         raise CartNotReady(
             [
                 f"Your payment for order {', '.join(settling)} is being processed. "
@@ -274,7 +168,7 @@ def _supersede_earlier_checkouts(client, order):
     if paid:
         # The cart changed under this order: what the earlier one paid for leaves
         # the cart when it is next read, and the shopper checks out what is left.
-        _cancel(order, f"Order {', '.join(paid)} of the same cart was paid", transition)
+        _cancel(order, f"Order {', '.join(paid)} of the same cart was paid")
         raise CartNotReady(
             [
                 f"Your payment for order {', '.join(paid)} went through a moment "
@@ -284,7 +178,7 @@ def _supersede_earlier_checkouts(client, order):
         )
 
 
-def _cancel(order, note, transition):
+def _cancel(order, note):
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.status == OrderStatus.PENDING:
@@ -311,7 +205,7 @@ def _create_session(client, order, success_url, cancel_url):
     # forget it and ask Stripe for a new one. A request that fails validation
     # stores no idempotent result, so the same key runs the corrected request:
     # https://docs.stripe.com/api/idempotent_requests
-    forget_stripe_customer(order.stripe_customer_id)
+    forget_stripe_customer(order.stripe_customer_id, stripe_api.livemode())
     order.stripe_customer_id = ""
     Order.objects.filter(pk=order.pk).update(stripe_customer_id="")
     return create()

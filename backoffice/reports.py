@@ -31,8 +31,8 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from core.exports import SafeExportMixin
 from core.money import shop_currency, summed
-
-from .models import Order, OrderLine, OrderStatus
+from orders.models import Order, OrderLine
+from orders.status import SOLD, OrderStatus
 
 MONEY = DecimalField(max_digits=14, decimal_places=2)
 
@@ -41,7 +41,6 @@ def money_sum(expression, **options):
     return Sum(expression, output_field=MONEY, **options)
 
 
-SOLD = (OrderStatus.PAID, OrderStatus.REFUNDED)
 # A pending order this old has probably been abandoned, or its webhook lost.
 STALE = timedelta(hours=1)
 

@@ -4,10 +4,11 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.viewsets.base import ViewSetGroup
 from wagtail.permissions import register_permission_policy
 
-from coupons.viewsets import CouponViewSet
+from checkout.models import StripeEvent
+from orders.models import Customer, Order
 
 from .actions import LOG_ACTIONS
-from .models import Customer, Order, StripeEvent
+from .coupons import CouponViewSet
 from .reports import REPORTS, ShopSummaryPanel
 from .viewsets import (
     CustomerViewSet,

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from checkout.invoices import produce
-from checkout.models import Invoice
+from orders.invoices import produce
+from orders.models import Invoice
 
 
 class Command(BaseCommand):

@@ -1,0 +1,114 @@
+"""Turning a cart into one pending order (checkout/sessions.py then makes its one
+Stripe Checkout Session)."""
+
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from core.money import quantize, shop_currency
+
+from .customers import ADDRESS_FIELDS, returning_stripe_customer
+from .models import Order, OrderLine
+from .status import OrderStatus, transition
+
+# Stripe accepts 30 minutes to 24 hours: an abandoned checkout (and its order)
+# ends after the shortest window Stripe allows, with two minutes to make the
+# session (expiring earlier ones first, Stripe's retries).
+CHECKOUT_WINDOW = timedelta(minutes=32)
+MIN_SESSION_WINDOW = timedelta(minutes=31)
+CONTACT_FIELDS = ("email", *ADDRESS_FIELDS)
+
+
+class CartNotReady(Exception):
+    """The cart cannot be checked out as it is; ``reasons`` say why."""
+
+    def __init__(self, reasons):
+        super().__init__(reasons)
+        self.reasons = reasons
+
+
+def place_order(cart, contact, user=None, livemode=False):
+    """The pending order for this cart's contents, created once.
+
+    A double submit, a refresh, the back button or a second tab arrive with the same
+    cart id and version, so they find the order the first request made. ``cart``
+    is read only (its lines from the database, notices, discount and checkout key);
+    ``livemode``: which of a returning shopper's Stripe Customers to use.
+    """
+    lines = cart.from_database().lines
+    if cart.notices:
+        raise CartNotReady(list(cart.notices))
+    if not lines:
+        raise CartNotReady(["Your cart is empty."])
+    key = cart.checkout_key
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .filter(checkout_key=key, status=OrderStatus.PENDING)
+            .first()
+        )
+        if order is not None and not _window_too_short(order):
+            email_changed = order.email != contact["email"]
+            for field in CONTACT_FIELDS:
+                setattr(order, field, contact[field])
+            if email_changed and order.stripe_session_id is None:
+                order.stripe_customer_id = returning_stripe_customer(
+                    order.email, livemode
+                )
+            order.save()
+            return order
+        if order is not None:
+            # Stripe wants a session to stay open at least 30 minutes; this order
+            # never got one in time, so it closes and the cart gets a fresh order.
+            transition(order, OrderStatus.CANCELLED, "checkout page", "No session made")
+            order.save()
+        try:
+            with transaction.atomic():
+                return _create_order(key, lines, cart, contact, user, livemode)
+        except IntegrityError:
+            # A concurrent submit of the same cart made it first.
+            return Order.objects.get(checkout_key=key, status=OrderStatus.PENDING)
+
+
+def _window_too_short(order):
+    return (
+        order.stripe_session_id is None
+        and order.checkout_expires_at - timezone.now() < MIN_SESSION_WINDOW
+    )
+
+
+def _create_order(key, lines, cart, contact, user, livemode):
+    currency = shop_currency()
+    snapshot = [
+        OrderLine(
+            variant=line.variant,
+            wine_name=line.wine.display_name,
+            variant_label=line.variant.label,
+            sku=line.variant.sku,
+            unit_price=quantize(line.unit_price, currency),
+            quantity=line.quantity,
+        )
+        for line in lines
+    ]
+    subtotal = quantize(
+        sum(line.unit_price * line.quantity for line in snapshot), currency
+    )
+    discount = quantize(cart.discount, currency)
+    coupon_code = cart.coupon.code if cart.coupon is not None and discount else ""
+    order = Order.objects.create(
+        checkout_key=key,
+        user=user if user is not None and user.is_authenticated else None,
+        currency=currency,
+        subtotal=subtotal,
+        discount=discount,
+        total=max(subtotal - discount, quantize(0, currency)),
+        coupon_code=coupon_code,
+        checkout_expires_at=timezone.now() + CHECKOUT_WINDOW,
+        stripe_customer_id=returning_stripe_customer(contact["email"], livemode),
+        **{field: contact[field] for field in CONTACT_FIELDS},
+    )
+    for line in snapshot:
+        line.order = order
+    OrderLine.objects.bulk_create(snapshot)
+    return order
