@@ -145,7 +145,7 @@ class Cart:
         self._changed = False  # stored in the session, not yet with the account
         self._lines = None
         self._subtotal = None
-        self.notices = []
+        self._notices = []
 
     @classmethod
     def for_request(cls, request, fresh=False):
@@ -250,8 +250,15 @@ class Cart:
     @property
     def untidy(self):
         """Whether reading the cart found something ``tidy`` would store."""
-        self.lines  # noqa: B018 - reading is what finds it
+        self._read()
         return self._dirty
+
+    @property
+    def notices(self):
+        """What reading the cart found to tell the shopper: a paid order's lines taken
+        out, lines gone or lowered, a coupon that lapsed."""
+        self._read()
+        return list(self._notices)
 
     def tidy(self):
         """Store what reading found: a paid order's lines taken out, lines gone or
@@ -262,6 +269,9 @@ class Cart:
 
     @property
     def lines(self):
+        return self._read()
+
+    def _read(self):
         if self._lines is None:
             self._lines = self._read_lines()
         return self._lines
@@ -304,7 +314,7 @@ class Cart:
                     self._items.pop(key, None)
             self.order_tokens.remove(token)
             if self._items:
-                self.notices.append(
+                self._notices.append(
                     f"Your order {reference} is paid. What you added to your cart "
                     "after it was placed is still here."
                 )
@@ -323,13 +333,13 @@ class Cart:
                 name = (
                     f"{variant.page.title} ({variant.label})" if variant else "A wine"
                 )
-                self.notices.append(
+                self._notices.append(
                     f"{name} is no longer available and was removed from your cart."
                 )
                 changed = True
                 continue
             if variant.stock <= 0:
-                self.notices.append(
+                self._notices.append(
                     f"{variant.page.title} ({variant.label}) sold out and was removed "
                     "from your cart."
                 )
@@ -337,7 +347,7 @@ class Cart:
                 continue
             allowed = min(quantity, variant.stock, MAX_LINE_QUANTITY)
             if allowed != quantity:
-                self.notices.append(
+                self._notices.append(
                     f"Only {variant.stock} of {variant.page.title} ({variant.label}) "
                     f"left: your cart now holds {allowed}."
                 )
@@ -381,7 +391,7 @@ class Cart:
                 )
             coupon_rules.check(coupon, subtotal)
         except coupon_rules.CouponRejected as rejected:
-            self.notices.append(f"{rejected.message} It was removed from your cart.")
+            self._notices.append(f"{rejected.message} It was removed from your cart.")
             self.coupon_code, self.coupon = None, None
             return True
         self.coupon = coupon
@@ -417,8 +427,8 @@ class Cart:
             "count": self.count,
             "version": self.version,
         }
-        if self.notices:
-            data["notices"] = list(self.notices)
+        if self._notices:
+            data["notices"] = list(self._notices)
         return data
 
     # Changing -----------------------------------------------------------------

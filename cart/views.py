@@ -73,7 +73,6 @@ def _tidied(request, cart):
 
 
 def _render_cart(request, cart, errors=None, status=200):
-    cart.lines  # noqa: B018 - reading finds the notices
     for notice in cart.notices:
         messages.warning(request, notice)
     cart = _tidied(request, cart)
