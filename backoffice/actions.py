@@ -14,6 +14,7 @@ from wagtail.log_actions import log
 
 from checkout import stripe_api
 from checkout.fulfilment import record_refund
+from checkout.sessions import CheckoutPaid, end_checkout
 from checkout.webhooks import replay_event
 from core.queue import enqueue
 from orders.models import Invoice, Order
@@ -28,6 +29,7 @@ LOG_ACTIONS = {
     "cellar.order.regenerate_invoice": ("Regenerate invoice", "Invoice rendered again"),
     "cellar.order.ship": ("Mark shipped", "Marked shipped"),
     "cellar.order.clear_attention": ("Clear attention", "Needs-attention cleared"),
+    "cellar.order.release_hold": ("Release hold", "Checkout ended, hold released"),
     "cellar.stripe_event.replay": ("Replay", "Stripe event replayed"),
 }
 
@@ -184,6 +186,36 @@ def clear_attention(order, user, note):
             data={"reason": reason, "at_stake": at_stake, "note": note},
         )
     return order
+
+
+def release_refusal(order):
+    if order.status != OrderStatus.PENDING or order.held_until is None:
+        return f"{order.reference} holds nothing: only a pending checkout does."
+    return None
+
+
+def release_hold(order, user):
+    """End a pending checkout by hand: expired at Stripe, cancelled, its bottles
+    and coupon use for sale again."""
+    if refusal := release_refusal(order):
+        raise ActionRefused(refusal)
+    held = [(line.sku, line.quantity) for line in order.lines.all()]
+    try:
+        end_checkout(order, f"released by {user}")
+    except CheckoutPaid:
+        raise ActionRefused(
+            f"Stripe says {order.reference} was paid just now: it is recorded as "
+            "paid, and what it held is sold."
+        ) from None
+    except stripe.StripeError as error:
+        raise ActionRefused(f"Stripe could not be reached: {error}") from error
+    log(
+        order,
+        "cellar.order.release_hold",
+        user=user,
+        data={"held": held, "until": str(order.held_until)},
+    )
+    return Order.objects.get(pk=order.pk)
 
 
 def replay(stripe_event, user):

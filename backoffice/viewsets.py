@@ -34,6 +34,7 @@ from core.money import summed
 from orders.customers import with_totals
 from orders.models import Customer, Invoice, Order
 from orders.status import SOLD, OrderStatus
+from products.models import StockHold
 
 from . import actions
 
@@ -55,6 +56,12 @@ class OrderFilterSet(WagtailFilterSet):
     )
     coupon_code = django_filters.CharFilter(label="Coupon", lookup_expr="iexact")
     needs_attention = django_filters.BooleanFilter(label="Needs attention")
+    holding = django_filters.BooleanFilter(
+        label="Holding stock",
+        field_name="held_until",
+        lookup_expr="isnull",
+        exclude=True,
+    )
     invoice = django_filters.ChoiceFilter(
         label="Invoice",
         choices=[
@@ -67,7 +74,14 @@ class OrderFilterSet(WagtailFilterSet):
 
     class Meta:
         model = Order
-        fields = ["status", "paid_at", "coupon_code", "needs_attention", "invoice"]
+        fields = [
+            "status",
+            "paid_at",
+            "coupon_code",
+            "needs_attention",
+            "holding",
+            "invoice",
+        ]
 
     def filter_invoice(self, queryset, name, value):
         sent = Q(
@@ -288,12 +302,33 @@ class ClearAttentionView(OrderActionView):
         return order.needs_attention
 
 
+class ReleaseHoldView(OrderActionView):
+    permission = "release_order_hold"
+    title = "Release hold"
+    destructive = True
+    button_label = "Yes, end the checkout"
+    confirmation = (
+        "End the checkout of order {object}? Its Stripe payment page stops taking "
+        "payment, the order is cancelled, and the bottles and coupon use it holds "
+        "go back on sale."
+    )
+
+    def perform(self, user):
+        actions.release_hold(self.object, user)
+        return f"The checkout of {self.object} is ended; what it held is on sale."
+
+    @classmethod
+    def applies_to(cls, order):
+        return actions.release_refusal(order) is None
+
+
 ORDER_ACTIONS = {
     "refund": RefundView,
     "resend_invoice": ResendInvoiceView,
     "regenerate_invoice": RegenerateInvoiceView,
     "ship": MarkShippedView,
     "clear_attention": ClearAttentionView,
+    "release_hold": ReleaseHoldView,
 }
 
 
@@ -422,6 +457,30 @@ class StripeEventViewSet(ShopViewSet):
         return super().get_urlpatterns() + [
             path("replay/<int:pk>/", ReplayEventView.as_view(), name="replay")
         ]
+
+
+class HoldViewSet(ShopViewSet):
+    """Every bottle checkouts hold now, by wine and SKU: what is not for sale until
+    its checkout is paid or ends. Release one from its order."""
+
+    model = StockHold
+    icon = "lock"
+    menu_label = "Holds"
+    add_to_admin_menu = False
+    copy_view_enabled = False
+    inspect_view_enabled = False
+    search_fields = ["variant__sku", "variant__page__title", "label"]
+    search_backend_name = None
+    form_fields = ["label"]  # required by ModelViewSet; editing is denied
+    list_display = [
+        Column("variant", label="Wine and SKU"),
+        "quantity",
+        Column("label", label="Held for"),
+        Column("until", label="Until"),
+    ]
+
+    def get_queryset(self, request):
+        return StockHold.objects.select_related("variant__page")
 
 
 class CustomerFilterSet(WagtailFilterSet):

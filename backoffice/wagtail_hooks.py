@@ -6,12 +6,14 @@ from wagtail.permissions import register_permission_policy
 
 from checkout.models import StripeEvent
 from orders.models import Customer, Order
+from products.models import StockHold
 
 from .actions import LOG_ACTIONS
 from .coupons import CouponViewSet
 from .reports import REPORTS, ShopSummaryPanel
 from .viewsets import (
     CustomerViewSet,
+    HoldViewSet,
     OrderViewSet,
     ReadOnlyPermissionPolicy,
     StripeEventViewSet,
@@ -20,6 +22,7 @@ from .viewsets import (
 register_permission_policy(Order, ReadOnlyPermissionPolicy(Order))
 register_permission_policy(StripeEvent, ReadOnlyPermissionPolicy(StripeEvent))
 register_permission_policy(Customer, ReadOnlyPermissionPolicy(Customer))
+register_permission_policy(StockHold, ReadOnlyPermissionPolicy(StockHold))
 
 
 class ShopViewSetGroup(ViewSetGroup):
@@ -33,6 +36,7 @@ class ShopViewSetGroup(ViewSetGroup):
         CustomerViewSet("shop_customers", url_prefix="customers"),
         CouponViewSet("coupons"),
         StripeEventViewSet("stripe_events", url_prefix="stripe-events"),
+        HoldViewSet("shop_holds", url_prefix="holds"),
     ]
 
 

@@ -27,8 +27,10 @@ import pagecache
 from core.money import quantize, shop_currency
 from coupons import services as coupon_rules
 from coupons.pricing import discount_for
+from orders.holds import holder
 from orders.models import Order, OrderLine
 from orders.status import SOLD
+from products import stock
 from products.models import MAX_LINE_QUANTITY, WineVariant
 
 from .models import SavedCart
@@ -108,6 +110,7 @@ class CartLine:
     variant: WineVariant
     quantity: int
     url: str | None = None
+    available: int = 0  # what this cart may have: stock less others' holds
 
     @property
     def wine(self):
@@ -123,7 +126,7 @@ class CartLine:
 
     @property
     def max_quantity(self):
-        return min(self.variant.stock, MAX_LINE_QUANTITY)
+        return min(self.available, MAX_LINE_QUANTITY)
 
 
 class Cart:
@@ -146,6 +149,7 @@ class Cart:
         self._lines = None
         self._subtotal = None
         self._notices = []
+        self._own_held = None
 
     @classmethod
     def for_request(cls, request, fresh=False):
@@ -178,15 +182,17 @@ class Cart:
                 result = operation(cart)
             except Exception:
                 # Nothing half-made is stored at the end of the response either.
-                cls._read_again(request)
+                cls.read_again(request)
                 raise
             if cart._store():
                 return cart, result
-            cls._read_again(request)  # someone else stored the session first
+            cls.read_again(request)  # someone else stored the session first
         raise CartBusy()
 
     @staticmethod
-    def _read_again(request):
+    def read_again(request):
+        """Forget this request's session and cart as read: the next reader reads
+        them afresh."""
         request.session = request.session.__class__(request.session.session_key)
         request._cart = None
 
@@ -216,6 +222,17 @@ class Cart:
         if not self.fresh:
             self.fresh, self._lines = True, None
         return self
+
+    def available_to_me(self, variant):
+        """What this cart may have of ``variant``: its stock less what checkouts
+        hold, but for this cart's own (a checkout it left for Stripe's page)."""
+        if self._own_held is None:
+            self._own_held = (
+                stock.held_by([holder(token) for token in self.order_tokens])
+                if self.order_tokens
+                else {}
+            )
+        return max(variant.stock - variant.held + self._own_held.get(variant.pk, 0), 0)
 
     # Reading ------------------------------------------------------------------
 
@@ -338,21 +355,22 @@ class Cart:
                 )
                 changed = True
                 continue
-            if variant.stock <= 0:
+            available = self.available_to_me(variant)
+            if available <= 0:
                 self._notices.append(
                     f"{variant.page.title} ({variant.label}) sold out and was removed "
                     "from your cart."
                 )
                 changed = True
                 continue
-            allowed = min(quantity, variant.stock, MAX_LINE_QUANTITY)
+            allowed = min(quantity, available, MAX_LINE_QUANTITY)
             if allowed != quantity:
                 self._notices.append(
-                    f"Only {variant.stock} of {variant.page.title} ({variant.label}) "
+                    f"Only {available} of {variant.page.title} ({variant.label}) "
                     f"left: your cart now holds {allowed}."
                 )
                 changed = True
-            lines.append(CartLine(variant, allowed))
+            lines.append(CartLine(variant, allowed, available=available))
         self._add_urls(lines)
         if self.coupon_code:
             changed |= self._revalidate_coupon(lines)
@@ -389,7 +407,11 @@ class Cart:
                 raise coupon_rules.CouponRejected(
                     f"The coupon {self.coupon_code} no longer exists."
                 )
-            coupon_rules.check(coupon, subtotal)
+            coupon_rules.check(
+                coupon,
+                subtotal,
+                holders=[holder(token) for token in self.order_tokens],
+            )
         except coupon_rules.CouponRejected as rejected:
             self._notices.append(f"{rejected.message} It was removed from your cart.")
             self.coupon_code, self.coupon = None, None
@@ -439,7 +461,13 @@ class Cart:
         quantity = parse_quantity(quantity)
         variant = _available(variant_id, "variant", self.request)
         in_cart = self._items.get(str(variant_id), 0)
-        _check_stock(variant, in_cart + quantity, "quantity", in_cart=in_cart)
+        _check_stock(
+            variant,
+            in_cart + quantity,
+            "quantity",
+            self.available_to_me(variant),
+            in_cart=in_cart,
+        )
         if not in_cart and len(self._items) >= MAX_LINES:
             _fail("variant", f"A cart holds at most {MAX_LINES} different wines.")
         self._items[str(variant_id)] = in_cart + quantity
@@ -453,7 +481,7 @@ class Cart:
             _fail("variant", "That wine is not in your cart.")
         quantity = parse_quantity(quantity)
         variant = _available(variant_id, "variant", self.request)
-        _check_stock(variant, quantity, "quantity")
+        _check_stock(variant, quantity, "quantity", self.available_to_me(variant))
         self._items[str(variant_id)] = quantity
         self._save()
         return variant
@@ -501,7 +529,7 @@ class Cart:
                     _fail(field, "That is not a wine we sell.")
                 if not _buyable(variant):
                     _fail(field, f"{variant.page.title} is no longer available.")
-                _check_stock(variant, quantity, field)
+                _check_stock(variant, quantity, field, self.available_to_me(variant))
             except CartError as error:
                 errors.update(error.errors)
         if errors:
@@ -519,15 +547,23 @@ class Cart:
         merged = {}
         for key, quantity in combined.items():
             variant = variants.get(int(key))
-            if variant is not None and _buyable(variant) and variant.stock > 0:
-                merged[key] = min(quantity, variant.stock, MAX_LINE_QUANTITY)
+            if variant is None or not _buyable(variant):
+                continue
+            available = self.available_to_me(variant)
+            if available > 0:
+                merged[key] = min(quantity, available, MAX_LINE_QUANTITY)
         if merged != self._items:
             self._items = merged
             self._save()
 
     def apply_coupon(self, code, request):
         """Apply a typed code; raises CouponRejected or TooManyAttempts."""
-        coupon = coupon_rules.validate_code(code, self.subtotal, request)
+        coupon = coupon_rules.validate_code(
+            code,
+            self.subtotal,
+            request,
+            holders=[holder(token) for token in self.order_tokens],
+        )
         self.coupon_code = coupon.code
         self._save()
         return coupon
@@ -563,7 +599,7 @@ class Cart:
 def _with_pages():
     """Variants with what a cart line shows of their wine, in one query: only those
     columns, since a wine page has dozens the cart never reads."""
-    return WineVariant.objects.select_related("page").only(*LINE_FIELDS)
+    return WineVariant.objects.select_related("page").only(*LINE_FIELDS).with_held()
 
 
 def _fetch_variants(ids):
@@ -623,15 +659,15 @@ def _available(variant_id, field, request):
     return variant
 
 
-def _check_stock(variant, quantity, field, in_cart=0):
+def _check_stock(variant, quantity, field, available, in_cart=0):
     name = f"{variant.page.title} ({variant.label})"
-    if variant.stock <= 0:
+    if available <= 0:
         _fail(field, f"{name} is sold out.")
     if quantity > MAX_LINE_QUANTITY:
         _fail(field, f"You can order at most {MAX_LINE_QUANTITY} of one item.")
-    if quantity > variant.stock:
+    if quantity > available:
         already = f" You already have {in_cart} in your cart." if in_cart else ""
-        _fail(field, f"Only {variant.stock} of {name} left.{already}")
+        _fail(field, f"Only {available} of {name} left.{already}")
 
 
 def _paid_orders(tokens):

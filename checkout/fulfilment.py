@@ -7,19 +7,17 @@ many callers race it.
 """
 
 import logging
-from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
 from core.money import from_minor_units, to_minor_units
 from core.queue import enqueue
-from coupons.services import redeem
+from orders import holds
 from orders.customers import record_customer
 from orders.models import Order
 from orders.status import SOLD, OrderStatus, transition
 from orders.tasks import generate_invoice
-from products import stock
 
 from . import stripe_api
 from .models import StripeEvent
@@ -109,26 +107,12 @@ def _mark_paid(order, session, cause):
     # last, so each is held only until the commit right after; always in the same
     # order (coupon, then wines by id), so two payments never wait on each other.
     record_customer(order, session)
-    redeem(order)
-    short, missing = _decrement_stock(order)
+    short, missing, held = holds.sell(order)
     if short:
-        order.flag("Oversold: too little stock for " + ", ".join(short) + ".", missing)
+        why = "" if held else "Paid after its checkout's hold had ended. "
+        order.flag(f"{why}Oversold: too little stock for {', '.join(short)}.", missing)
     order.save()
     enqueue(generate_invoice, order.pk)
-
-
-def _decrement_stock(order):
-    """Take each line's quantity off stock; the shortfalls, and the value of the
-    bottles paid for but not there."""
-    short, missing = [], Decimal("0")
-    for line in order.lines.order_by("variant_id"):
-        if line.variant_id is None:
-            continue
-        left = stock.take(line.variant_id, line.quantity)
-        if left is not None:
-            short.append(f"{line.sku} ×{line.quantity} ({left} in stock)")
-            missing += line.unit_price * (line.quantity - left)
-    return short, missing
 
 
 # What a handler answers when its event concerns an order not paid yet.

@@ -178,11 +178,11 @@ def _supersede_earlier_checkouts(client, order):
         )
 
 
-def _cancel(order, note):
+def _cancel(order, note, cause="checkout page"):
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
         if locked.status == OrderStatus.PENDING:
-            transition(locked, OrderStatus.CANCELLED, "checkout page", note)
+            transition(locked, OrderStatus.CANCELLED, cause, note)
             locked.save()
 
 
@@ -209,3 +209,26 @@ def _create_session(client, order, success_url, cancel_url):
     order.stripe_customer_id = ""
     Order.objects.filter(pk=order.pk).update(stripe_customer_id="")
     return create()
+
+
+class CheckoutPaid(Exception):
+    """The checkout could not be ended: Stripe says it was paid (now recorded)."""
+
+
+def end_checkout(order, cause):
+    """End a pending order's checkout by hand: its Checkout Session is expired at
+    Stripe first, so it can no longer be paid, then the order is cancelled and what
+    it held released. A session Stripe says is complete is fulfilled instead
+    (CheckoutPaid)."""
+    client = stripe_api.client()
+    if order.stripe_session_id:
+        with contextlib.suppress(stripe.InvalidRequestError):
+            client.v1.checkout.sessions.expire(
+                order.stripe_session_id,
+                options={"idempotency_key": f"cellar-order-{order.token}-expire"},
+            )
+        session = client.v1.checkout.sessions.retrieve(order.stripe_session_id)
+        if session.status == "complete":
+            fulfil_checkout(session.id, cause=cause)
+            raise CheckoutPaid()
+    _cancel(order, "Checkout ended by hand", cause)

@@ -5,16 +5,19 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Order
-from orders.status import OrderStatus
+from orders.status import OrderStatus, transition
 
 from .fulfilment import fulfil_checkout
 from .webhooks import retry_deferred_events
 
 logger = logging.getLogger(__name__)
 RECONCILE_AFTER = timedelta(minutes=15)
+# Stripe's clock and ours may differ by this much.
+CLOCK_MARGIN = timedelta(minutes=1)
 
 
 @shared_task
@@ -39,4 +42,26 @@ def reconcile_pending_orders(older_than_minutes=None):
             logger.exception("Reconciling %s failed", session_id)
             continue
         changed += order is not None and order.status != before
-    return changed + retry_deferred_events()
+    return changed + _end_sessionless_checkouts() + retry_deferred_events()
+
+
+def _end_sessionless_checkouts():
+    """Pending orders that never got their Checkout Session (Stripe was down, the
+    shopper left) end when their checkout would have: a session made for one with
+    the order's expires_at can no longer be paid, so what they hold is released."""
+    ended = 0
+    late = Order.objects.filter(
+        status=OrderStatus.PENDING,
+        stripe_session_id__isnull=True,
+        checkout_expires_at__lt=timezone.now() - CLOCK_MARGIN,
+    ).values_list("pk", flat=True)
+    for pk in late:
+        with transaction.atomic():
+            order = Order.objects.select_for_update().get(pk=pk)
+            if order.status == OrderStatus.PENDING and not order.stripe_session_id:
+                transition(
+                    order, OrderStatus.CANCELLED, "reconcile task", "No session made"
+                )
+                order.save()
+                ended += 1
+    return ended

@@ -45,11 +45,14 @@ def remember_order(request, order):
     request.session["orders"] = [order.token, *tokens][:REMEMBERED_ORDERS]
 
 
-def _back_to_cart(request, reasons):
+def _back_to_cart(request, reasons, stale=False):
     """To the cart page with ``reasons``; what reading the cart here found (its
     notices, among the reasons) is stored first, so the cart page has no more to
-    say about it."""
-    cart = Cart.for_request(request)
+    say about it. ``stale``: what the cart was read with has changed (others hold
+    or bought its bottles), so it is read again from the database first."""
+    if stale:
+        Cart.read_again(request)
+    cart = Cart.for_request(request, fresh=stale)
     if cart.untidy:
         with contextlib.suppress(CartBusy, DatabaseError):
             Cart.change(request, lambda cart: cart.tidy())
@@ -124,7 +127,7 @@ def start(request):
                     cancel_url=request.build_absolute_uri(reverse("checkout:cancel")),
                 )
             except CartNotReady as problem:
-                return _back_to_cart(request, problem.reasons)
+                return _back_to_cart(request, problem.reasons, problem.stale)
             except PaymentProviderError as problem:
                 status, error = 503, problem.message
             else:

@@ -83,3 +83,23 @@ class Coupon(models.Model):
     def usage_display(self):
         limit = "∞" if self.usage_limit is None else self.usage_limit
         return f"{self.times_used} / {limit}"
+
+
+class CouponHold(models.Model):
+    """A use of a limited coupon set aside for a checkout that may still be paid,
+    so a coupon limited to N uses is never given to more than N payers
+    (coupons/services.py)."""
+
+    coupon = models.ForeignKey(Coupon, on_delete=models.CASCADE, related_name="holds")
+    holder = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["coupon", "holder"], name="one_coupon_hold_per_holder"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.coupon.code} held by {self.holder}"

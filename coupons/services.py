@@ -6,7 +6,7 @@ from django.utils import timezone
 from core import ratelimit
 from core.money import format_money
 
-from .models import Coupon, normalise_code
+from .models import Coupon, CouponHold, normalise_code
 
 GENERIC_REFUSAL = "That code is not valid."
 FAILURE_WINDOW = 60  # seconds
@@ -38,8 +38,17 @@ def find(code):
     return Coupon.objects.filter(code=code).first()
 
 
-def check(coupon, subtotal, now=None):
-    """Raise CouponRejected saying why the coupon does not apply now."""
+def uses_taken(coupon, holders=()):
+    """Uses paid for, and held by checkouts other than ``holders``."""
+    if coupon.pk is None:
+        return coupon.times_used
+    held = CouponHold.objects.filter(coupon=coupon).exclude(holder__in=list(holders))
+    return coupon.times_used + held.count()
+
+
+def check(coupon, subtotal, now=None, holders=()):
+    """Raise CouponRejected saying why the coupon does not apply now. ``holders``:
+    the checkouts of this cart, whose held uses are its own."""
     now = now or timezone.now()
     name = coupon.code
     if not coupon.active:
@@ -48,7 +57,10 @@ def check(coupon, subtotal, now=None):
         raise CouponRejected(f"The coupon {name} is not valid yet.")
     if coupon.valid_to and now >= coupon.valid_to:
         raise CouponRejected(f"The coupon {name} has expired.")
-    if coupon.usage_limit is not None and coupon.times_used >= coupon.usage_limit:
+    if coupon.usage_limit is not None and (
+        coupon.times_used >= coupon.usage_limit
+        or uses_taken(coupon, holders) >= coupon.usage_limit
+    ):
         raise CouponRejected(f"The coupon {name} has been used up.")
     if coupon.minimum_subtotal and subtotal < coupon.minimum_subtotal:
         raise CouponRejected(
@@ -57,7 +69,7 @@ def check(coupon, subtotal, now=None):
         )
 
 
-def validate_code(code, subtotal, request):
+def validate_code(code, subtotal, request, holders=()):
     """The coupon for a code a shopper typed, or one generic refusal.
 
     Every refusal reads the same so codes cannot be guessed one reason at a time.
@@ -75,18 +87,44 @@ def validate_code(code, subtotal, request):
     try:
         if coupon is None:
             raise CouponRejected(GENERIC_REFUSAL)
-        check(coupon, subtotal)
+        check(coupon, subtotal, holders=holders)
     except CouponRejected:
         raise CouponRejected(GENERIC_REFUSAL) from None
     slots.give_back()
     return coupon
 
 
-def redeem(order, now=None):
+def hold_use(code, holder, shared_with=()):
+    """Hold one use of a limited coupon for ``holder``, with the coupon row locked
+    so concurrent checkouts count each other; run it in the transaction that makes
+    the checkout. What ``shared_with`` holds (the same cart's earlier checkouts)
+    does not count. Answers why not, or None when held."""
+    coupon = Coupon.objects.select_for_update().filter(code=code).first()
+    if coupon is None or not coupon.active:
+        return f"The coupon {code} is no longer available: we removed it."
+    if coupon.usage_limit is not None and (
+        uses_taken(coupon, [holder, *shared_with]) >= coupon.usage_limit
+    ):
+        return (
+            f"The coupon {coupon.code} has just been used up by other shoppers: "
+            "it was removed from your cart."
+        )
+    CouponHold.objects.get_or_create(coupon=coupon, holder=holder)
+    return None
+
+
+def release_use(holder):
+    """End ``holder``'s coupon hold unused (its checkout ended unpaid)."""
+    CouponHold.objects.filter(holder=holder).delete()
+
+
+def redeem(order, holder):
     """Count the order's coupon use, under a row lock, on the paid transition.
 
-    A use past the limit (a concurrent payment got there first) still stands, since
-    the shopper paid the discounted price; the order is flagged instead.
+    A use its checkout held is counted. One it did not hold (the hold ended before
+    the payment landed) is counted if the limit still allows it; past the limit it
+    still stands, since the shopper paid the discounted price, and the order is
+    flagged instead.
     """
     if not order.coupon_code:
         return
@@ -96,7 +134,11 @@ def redeem(order, now=None):
             f"Coupon {order.coupon_code} was deleted before payment.", order.discount
         )
         return
-    if coupon.usage_limit is not None and coupon.times_used >= coupon.usage_limit:
+    held, _ = CouponHold.objects.filter(coupon=coupon, holder=holder).delete()
+    # A held use was counted in when held; only a limit lowered (or uses counted)
+    # behind the holds' back since can leave it none.
+    taken = coupon.times_used if held else uses_taken(coupon)
+    if coupon.usage_limit is not None and taken >= coupon.usage_limit:
         order.flag(
             f"Coupon {coupon.code} had reached its limit of {coupon.usage_limit} uses "
             "when this order was paid; the shopper paid the discounted price.",

@@ -1,3 +1,4 @@
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django_countries.fields import CountryField
 from wagtail.admin.panels import (
@@ -117,6 +118,13 @@ class ShopSettings(BaseGenericSetting):
         blank=True,
         help_text="How prices are shown, e.g. $ or €. Blank: the currency's code.",
     )
+    hold_minutes = models.PositiveIntegerField(
+        "checkout hold (minutes)",
+        default=30,
+        validators=[MinValueValidator(30), MaxValueValidator(24 * 60)],
+        help_text="How long a checkout holds its bottles and coupon for the shopper "
+        "paying on Stripe: 30 minutes (Stripe's shortest) to 24 hours.",
+    )
 
     edit_handler = TabbedInterface(
         [
@@ -126,6 +134,7 @@ class ShopSettings(BaseGenericSetting):
                     FieldPanel("contact_email"),
                     FieldPanel("currency_symbol"),
                     FieldPanel("delivery_countries"),
+                    FieldPanel("hold_minutes"),
                 ],
                 heading="Shop",
             ),

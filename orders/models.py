@@ -75,6 +75,9 @@ class Order(models.Model):
         related_name="orders",
     )
     checkout_expires_at = models.DateTimeField()
+    # Set while the order holds its bottles and coupon use (orders/holds.py): until
+    # its checkout ends, however that is.
+    held_until = models.DateTimeField(null=True, blank=True, db_index=True)
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     stripe_refund_id = models.CharField(max_length=255, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
@@ -100,6 +103,7 @@ class Order(models.Model):
             ("ship_order", "Can mark an order shipped"),
             ("manage_order_invoice", "Can resend or regenerate an order's invoice"),
             ("clear_order_attention", "Can clear an order's needs-attention flag"),
+            ("release_order_hold", "Can end an order's checkout and release its hold"),
         ]
         indexes = [
             models.Index(fields=["status", "paid_at"], name="order_status_paid_at"),

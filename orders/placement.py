@@ -7,25 +7,30 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.money import quantize, shop_currency
+from home.models import ShopSettings
 
+from . import holds
 from .customers import ADDRESS_FIELDS, returning_stripe_customer
+from .holds import HoldRefused
 from .models import Order, OrderLine
 from .status import OrderStatus, transition
 
-# Stripe accepts 30 minutes to 24 hours: an abandoned checkout (and its order)
-# ends after the shortest window Stripe allows, with two minutes to make the
-# session (expiring earlier ones first, Stripe's retries).
-CHECKOUT_WINDOW = timedelta(minutes=32)
+# An order's checkout ends, and its hold with it, after the shop's hold time
+# (Settings › Shop settings, 30 minutes to 24 hours as Stripe allows) and the two
+# minutes allowed to make its session (holds.SESSION_MARGIN): Stripe refuses a
+# session that would expire in less than 30 minutes.
 MIN_SESSION_WINDOW = timedelta(minutes=31)
 CONTACT_FIELDS = ("email", *ADDRESS_FIELDS)
 
 
 class CartNotReady(Exception):
-    """The cart cannot be checked out as it is; ``reasons`` say why."""
+    """The cart cannot be checked out as it is; ``reasons`` say why. ``stale``:
+    others hold or bought what the cart was read with, so read it again."""
 
-    def __init__(self, reasons):
+    def __init__(self, reasons, stale=False):
         super().__init__(reasons)
         self.reasons = reasons
+        self.stale = stale
 
 
 def place_order(cart, contact, user=None, livemode=False):
@@ -66,6 +71,8 @@ def place_order(cart, contact, user=None, livemode=False):
         try:
             with transaction.atomic():
                 return _create_order(key, lines, cart, contact, user, livemode)
+        except HoldRefused as refused:
+            raise CartNotReady(refused.reasons, stale=True) from refused
         except IntegrityError:
             # A concurrent submit of the same cart made it first.
             return Order.objects.get(checkout_key=key, status=OrderStatus.PENDING)
@@ -96,6 +103,7 @@ def _create_order(key, lines, cart, contact, user, livemode):
     )
     discount = quantize(cart.discount, currency)
     coupon_code = cart.coupon.code if cart.coupon is not None and discount else ""
+    until = holds.hold_end(ShopSettings.load().hold_minutes)
     order = Order.objects.create(
         checkout_key=key,
         user=user if user is not None and user.is_authenticated else None,
@@ -104,11 +112,16 @@ def _create_order(key, lines, cart, contact, user, livemode):
         discount=discount,
         total=max(subtotal - discount, quantize(0, currency)),
         coupon_code=coupon_code,
-        checkout_expires_at=timezone.now() + CHECKOUT_WINDOW,
+        checkout_expires_at=until,
         stripe_customer_id=returning_stripe_customer(contact["email"], livemode),
         **{field: contact[field] for field in CONTACT_FIELDS},
     )
     for line in snapshot:
         line.order = order
     OrderLine.objects.bulk_create(snapshot)
+    # Held in the same transaction: all of it for this shopper, or no order.
+    wanted = {line.variant.pk: line.quantity for line in snapshot}
+    earlier = order.same_cart_orders().filter(held_until__isnull=False)
+    holds.place(order, wanted, until, earlier)
+    order.save(update_fields=["held_until"])
     return order

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from . import holds
+
 
 class OrderStatus(models.TextChoices):
     PENDING = "pending", "Pending payment"
@@ -32,7 +34,8 @@ class IllegalTransition(Exception):
 
 
 def transition(order, to_status, cause, note=""):
-    """Move a locked order along the transition table and record why."""
+    """Move a locked order along the transition table and record why. An order
+    that ends unpaid releases what it held (a paid one sells it: holds.sell)."""
     if to_status == order.status:
         return False
     if to_status not in TRANSITIONS[order.status]:
@@ -41,4 +44,7 @@ def transition(order, to_status, cause, note=""):
         from_status=order.status, to_status=to_status, cause=cause, note=note
     )
     order.status = to_status
+    if to_status in (S.CANCELLED, S.FAILED):
+        # Its checkout ended unpaid: what it held is for sale again.
+        holds.release(order)
     return True

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Exists, Min, OuterRef, Subquery
-from django.db.models.functions import Substr
+from django.db.models import Exists, F, Min, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce, Substr
 from django.utils.text import slugify
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from wagtail.admin.forms import WagtailAdminPageForm
@@ -16,6 +16,7 @@ from wagtail.admin.panels import (
     FieldRowPanel,
     InlinePanel,
     ObjectList,
+    Panel,
     TabbedInterface,
 )
 from wagtail.fields import RichTextField, StreamField
@@ -235,7 +236,9 @@ class WinePageQuerySet(PageQuerySet):
                 active.order_by().values("page").annotate(p=Min("price")).values("p"),
                 output_field=models.DecimalField(max_digits=12, decimal_places=2),
             ),
-            in_stock=Exists(active.filter(stock__gt=0)),
+            in_stock=Exists(
+                active.annotate(held=held_total()).filter(stock__gt=F("held"))
+            ),
             region_title=ancestor_title(1),
             country_title=ancestor_title(2),
         )
@@ -383,7 +386,11 @@ class WinePage(Page):
     def get_context(self, request, *args, **kwargs):
         cacheable_page(request, self)
         context = super().get_context(request, *args, **kwargs)
-        variants = [variant for variant in self.variants.all() if variant.active]
+        if getattr(request, "is_preview", False) or self.pk is None:
+            variants = self.variants.all()  # as the editor's form has them
+        else:  # with what checkouts hold, in the one query
+            variants = WineVariant.objects.filter(page=self).with_held()
+        variants = [variant for variant in variants if variant.active]
         image = self.image.get_rendition(DETAIL_RENDITION) if self.image else None
         context.update(
             variants=variants,
@@ -426,6 +433,42 @@ class WinePage(Page):
         return data
 
 
+def held_total():
+    """Each variant's held bottles, as a subquery (0 when none are held)."""
+    return Coalesce(
+        Subquery(
+            StockHold.objects.filter(variant=OuterRef("pk"))
+            .order_by()
+            .values("variant")
+            .annotate(n=Sum("quantity"))
+            .values("n"),
+            output_field=models.PositiveIntegerField(),
+        ),
+        0,
+    )
+
+
+class WineVariantQuerySet(models.QuerySet):
+    def with_held(self):
+        return self.annotate(held_total=held_total())
+
+
+class HoldsPanel(Panel):
+    """On each variant of a wine page in the admin: the checkouts holding it."""
+
+    class BoundPanel(Panel.BoundPanel):
+        template_name = "products/admin/variant_holds.html"
+
+        def is_shown(self):
+            return bool(self.instance and self.instance.pk)
+
+        def get_context_data(self, parent_context=None):
+            context = super().get_context_data(parent_context)
+            context["variant"] = self.instance
+            context["holds"] = list(self.instance.holds.all())
+            return context
+
+
 class WineVariant(Orderable):
     page = ParentalKey(WinePage, on_delete=models.CASCADE, related_name="variants")
     label = models.CharField(
@@ -453,7 +496,10 @@ class WineVariant(Orderable):
     panels = [
         FieldRowPanel([FieldPanel("label"), FieldPanel("sku")]),
         FieldRowPanel([FieldPanel("price"), FieldPanel("stock"), FieldPanel("active")]),
+        HoldsPanel(),
     ]
+
+    objects = WineVariantQuerySet.as_manager()
 
     class Meta(Orderable.Meta):
         verbose_name = "wine variant"
@@ -463,21 +509,63 @@ class WineVariant(Orderable):
         return f"{self.page.title} – {self.label} ({self.sku})"
 
     @property
+    def held(self):
+        """Bottles held for checkouts that may still be paid (``StockHold``): read
+        with the row by ``WineVariant.objects.with_held()``, else asked here."""
+        held = getattr(self, "held_total", None)
+        if held is None and self.pk is None:
+            return 0
+        if held is None:
+            held = self.held_total = self.holds.aggregate(n=Sum("quantity"))["n"] or 0
+        return held
+
+    @property
+    def available(self):
+        """What a shopper can still buy: the stock less what checkouts hold."""
+        return max(self.stock - self.held, 0)
+
+    @property
     def is_available(self):
-        return self.active and self.stock > 0
+        return self.active and self.available > 0
 
     @property
     def stock_level(self):
         """``out``, ``low`` or ``in``: what pages show of the stock (the one place
         the low-stock threshold is read)."""
-        if not self.active or self.stock <= 0:
+        if not self.active or self.available <= 0:
             return "out"
-        return "low" if self.stock <= LOW_STOCK_THRESHOLD else "in"
+        return "low" if self.available <= LOW_STOCK_THRESHOLD else "in"
 
     @property
     def stock_status(self):
         return {
             "out": "Sold out",
-            "low": f"Only {self.stock} left",
+            "low": f"Only {self.available} left",
             "in": "In stock",
         }[self.stock_level]
+
+
+class StockHold(models.Model):
+    """Bottles set aside for a checkout that may still be paid, so nobody else is
+    sent to pay for them (products/stock.py; orders/holds.py places and ends them).
+    Not part of the wine page, so publishing a revision never touches them."""
+
+    variant = models.ForeignKey(
+        WineVariant, on_delete=models.CASCADE, related_name="holds"
+    )
+    holder = models.CharField(max_length=64, db_index=True)
+    label = models.CharField(max_length=120, help_text="What merchants read.")
+    quantity = models.PositiveIntegerField()
+    until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "holder"], name="one_hold_per_variant_and_holder"
+            )
+        ]
+        ordering = ["until"]
+
+    def __str__(self):
+        return f"{self.label}: {self.quantity} × {self.variant_id}"
