@@ -1,3 +1,4 @@
+from django.db.models import Count
 from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -5,11 +6,17 @@ from core.exports import SafeExportIndexView
 from coupons.models import Coupon
 
 
+class CouponIndexView(SafeExportIndexView):
+    def get_base_queryset(self):
+        # With the uses set aside by checkouts not paid yet (coupons/services.py).
+        return super().get_base_queryset().annotate(held_count=Count("holds"))
+
+
 class CouponViewSet(ModelViewSet):
     model = Coupon
     add_to_reference_index = False  # no page refers to a coupon
     icon = "tag"
-    index_view_class = SafeExportIndexView
+    index_view_class = CouponIndexView
     menu_label = "Coupons"
     add_to_admin_menu = False
     list_display = [
@@ -19,6 +26,7 @@ class CouponViewSet(ModelViewSet):
         "valid_from",
         "valid_to",
         Column("usage", label="Uses / limit", accessor="usage_display"),
+        Column("held", label="Held by checkouts", accessor="held_count"),
         BooleanColumn("active"),
     ]
     list_filter = ["active", "kind", "valid_to"]

@@ -459,11 +459,17 @@ class StripeEventViewSet(ShopViewSet):
         ]
 
 
+class HoldIndexView(SafeExportIndexView):
+    def get_base_queryset(self):
+        return super().get_base_queryset().select_related("variant__page")
+
+
 class HoldViewSet(ShopViewSet):
     """Every bottle checkouts hold now, by wine and SKU: what is not for sale until
     its checkout is paid or ends. Release one from its order."""
 
     model = StockHold
+    index_view_class = HoldIndexView
     icon = "lock"
     menu_label = "Holds"
     add_to_admin_menu = False
@@ -478,9 +484,6 @@ class HoldViewSet(ShopViewSet):
         Column("label", label="Held for"),
         Column("until", label="Until"),
     ]
-
-    def get_queryset(self, request):
-        return StockHold.objects.select_related("variant__page")
 
 
 class CustomerFilterSet(WagtailFilterSet):

@@ -1,8 +1,12 @@
-from coupons.models import Coupon
+from coupons.models import Coupon, CouponHold
 
 
 def test_merchants_list_and_search_coupons(staff_client):
-    Coupon.objects.create(code="AUTUMN", kind="percent", value=15, usage_limit=10)
+    autumn = Coupon.objects.create(
+        code="AUTUMN", kind="percent", value=15, usage_limit=10
+    )
+    CouponHold.objects.create(coupon=autumn, holder="order:a")
+    CouponHold.objects.create(coupon=autumn, holder="order:b")
     client = staff_client("Merchants")
 
     listing = client.get("/admin/coupons/")
@@ -13,7 +17,9 @@ def test_merchants_list_and_search_coupons(staff_client):
     for code in ("AUTUMN", "CELLAR5", "WELCOME10"):
         assert code in html
     assert "0 / 10" in html
-    assert [c.code for c in found.context["object_list"]] == ["AUTUMN"]
+    assert [(c.code, c.held_count) for c in found.context["object_list"]] == [
+        ("AUTUMN", 2)
+    ]
 
 
 def test_merchant_sees_validation_in_their_words(staff_client):
