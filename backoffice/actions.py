@@ -14,7 +14,7 @@ from wagtail.log_actions import log
 
 from checkout import stripe_api
 from checkout.fulfilment import record_refund
-from checkout.sessions import CheckoutPaid, end_checkout
+from checkout.sessions import CheckoutPaid, SessionStillOpen, end_checkout
 from checkout.webhooks import replay_event
 from core.queue import enqueue
 from orders.models import Invoice, Order
@@ -200,22 +200,38 @@ def release_hold(order, user):
     if refusal := release_refusal(order):
         raise ActionRefused(refusal)
     held = [(line.sku, line.quantity) for line in order.lines.all()]
+    until = order.held_until
     try:
         end_checkout(order, f"released by {user}")
-    except CheckoutPaid:
+    except CheckoutPaid as completed:
         raise ActionRefused(
             f"Stripe says {order.reference} was paid just now: it is recorded as "
             "paid, and what it held is sold."
+            if completed.paid
+            else f"The shopper completed the checkout of {order.reference} with a "
+            "bank debit that is under way: it keeps its hold until the debit "
+            "settles or fails."
+        ) from None
+    except SessionStillOpen:
+        raise ActionRefused(
+            f"Stripe did not expire the payment page of {order.reference}; it "
+            "keeps its hold. Try again in a minute."
         ) from None
     except stripe.StripeError as error:
         raise ActionRefused(f"Stripe could not be reached: {error}") from error
+    order = Order.objects.get(pk=order.pk)
+    if order.status != OrderStatus.CANCELLED:
+        raise ActionRefused(
+            f"{order.reference} is {order.get_status_display().lower()} now; "
+            "nothing was released."
+        )
     log(
         order,
         "cellar.order.release_hold",
         user=user,
-        data={"held": held, "until": str(order.held_until)},
+        data={"held": held, "until": str(until)},
     )
-    return Order.objects.get(pk=order.pk)
+    return order
 
 
 def replay(stripe_event, user):

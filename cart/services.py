@@ -27,8 +27,8 @@ import pagecache
 from core.money import quantize, shop_currency
 from coupons import services as coupon_rules
 from coupons.pricing import discount_for
-from orders.holds import holder
 from orders.models import Order, OrderLine
+from orders.placement import cart_holders
 from orders.status import SOLD
 from products import stock
 from products.models import MAX_LINE_QUANTITY, WineVariant
@@ -225,14 +225,16 @@ class Cart:
 
     def available_to_me(self, variant):
         """What this cart may have of ``variant``: its stock less what checkouts
-        hold, but for this cart's own (a checkout it left for Stripe's page)."""
+        hold, but for this cart's own (a checkout it left for Stripe's page). Its
+        own are asked for only when somebody holds the wine."""
+        if not variant.held:
+            return variant.stock
         if self._own_held is None:
-            self._own_held = (
-                stock.held_by([holder(token) for token in self.order_tokens])
-                if self.order_tokens
-                else {}
-            )
+            self._own_held = stock.held_by(self._own_holders())
         return max(variant.stock - variant.held + self._own_held.get(variant.pk, 0), 0)
+
+    def _own_holders(self):
+        return cart_holders(self.id) if self.id else []
 
     # Reading ------------------------------------------------------------------
 
@@ -410,7 +412,7 @@ class Cart:
             coupon_rules.check(
                 coupon,
                 subtotal,
-                holders=[holder(token) for token in self.order_tokens],
+                holders=self._own_holders(),
             )
         except coupon_rules.CouponRejected as rejected:
             self._notices.append(f"{rejected.message} It was removed from your cart.")
@@ -562,7 +564,7 @@ class Cart:
             code,
             self.subtotal,
             request,
-            holders=[holder(token) for token in self.order_tokens],
+            holders=self._own_holders(),
         )
         self.coupon_code = coupon.code
         self._save()

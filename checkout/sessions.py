@@ -150,6 +150,10 @@ def _supersede_earlier_checkouts(client, order):
                 done = session.payment_status in PAID_STATES
                 (paid if done else settling).append(earlier.reference)
                 continue
+            if session.status != "expired":
+                # Still payable: what it holds must stay held. Try again shortly.
+                _cancel(order, f"Order {earlier.reference}'s session would not expire")
+                raise PaymentProviderError()
         _cancel(earlier, f"{Order.SUPERSEDED} {order.reference}")
     settling += (
         order.same_cart_orders()
@@ -212,14 +216,24 @@ def _create_session(client, order, success_url, cancel_url):
 
 
 class CheckoutPaid(Exception):
-    """The checkout could not be ended: Stripe says it was paid (now recorded)."""
+    """The checkout could not be ended: Stripe says the shopper completed it (now
+    recorded): ``paid``, or a bank debit under way."""
+
+    def __init__(self, paid):
+        super().__init__(paid)
+        self.paid = paid
+
+
+class SessionStillOpen(Exception):
+    """Stripe did not expire the session: it can still be paid, so it keeps its
+    hold."""
 
 
 def end_checkout(order, cause):
     """End a pending order's checkout by hand: its Checkout Session is expired at
     Stripe first, so it can no longer be paid, then the order is cancelled and what
     it held released. A session Stripe says is complete is fulfilled instead
-    (CheckoutPaid)."""
+    (CheckoutPaid); one it did not expire is left as it is (SessionStillOpen)."""
     client = stripe_api.client()
     if order.stripe_session_id:
         with contextlib.suppress(stripe.InvalidRequestError):
@@ -230,5 +244,7 @@ def end_checkout(order, cause):
         session = client.v1.checkout.sessions.retrieve(order.stripe_session_id)
         if session.status == "complete":
             fulfil_checkout(session.id, cause=cause)
-            raise CheckoutPaid()
+            raise CheckoutPaid(session.payment_status in PAID_STATES)
+        if session.status != "expired":
+            raise SessionStillOpen()
     _cancel(order, "Checkout ended by hand", cause)

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from orders.models import Order
+from orders.placement import MIN_SESSION_WINDOW
 from orders.status import OrderStatus, transition
 
 from .fulfilment import fulfil_checkout
@@ -16,8 +17,8 @@ from .webhooks import retry_deferred_events
 
 logger = logging.getLogger(__name__)
 RECONCILE_AFTER = timedelta(minutes=15)
-# Stripe's clock and ours may differ by this much.
-CLOCK_MARGIN = timedelta(minutes=1)
+# Longer than making a session can take, the SDK's retries included.
+SESSION_CREATION_GRACE = timedelta(minutes=5)
 
 
 @shared_task
@@ -47,13 +48,16 @@ def reconcile_pending_orders(older_than_minutes=None):
 
 def _end_sessionless_checkouts():
     """Pending orders that never got their Checkout Session (Stripe was down, the
-    shopper left) end when their checkout would have: a session made for one with
-    the order's expires_at can no longer be paid, so what they hold is released."""
+    shopper left) end once no session can be made for them any more (Stripe wants
+    MIN_SESSION_WINDOW left; a retry of the checkout then makes a new order), with
+    time for a creation under way to finish: what they hold is released. A session
+    made that late is expired at once (checkout_session_url)."""
     ended = 0
+    cutoff = timezone.now() + MIN_SESSION_WINDOW - SESSION_CREATION_GRACE
     late = Order.objects.filter(
         status=OrderStatus.PENDING,
         stripe_session_id__isnull=True,
-        checkout_expires_at__lt=timezone.now() - CLOCK_MARGIN,
+        checkout_expires_at__lt=cutoff,
     ).values_list("pk", flat=True)
     for pk in late:
         with transaction.atomic():

@@ -53,6 +53,8 @@ def _back_to_cart(request, reasons, stale=False):
     if stale:
         Cart.read_again(request)
     cart = Cart.for_request(request, fresh=stale)
+    if stale:  # what reading again found besides (a coupon used up meanwhile)
+        reasons = [*reasons, *(n for n in cart.notices if n not in reasons)]
     if cart.untidy:
         with contextlib.suppress(CartBusy, DatabaseError):
             Cart.change(request, lambda cart: cart.tidy())

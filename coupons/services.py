@@ -42,7 +42,7 @@ def uses_taken(coupon, holders=()):
     """Uses paid for, and held by checkouts other than ``holders``."""
     if coupon.pk is None:
         return coupon.times_used
-    held = CouponHold.objects.filter(coupon=coupon).exclude(holder__in=list(holders))
+    held = CouponHold.objects.filter(coupon=coupon).exclude(holder__in=holders)
     return coupon.times_used + held.count()
 
 
@@ -99,6 +99,11 @@ def hold_use(code, holder, shared_with=()):
     so concurrent checkouts count each other; run it in the transaction that makes
     the checkout. What ``shared_with`` holds (the same cart's earlier checkouts)
     does not count. Answers why not, or None when held."""
+    found = Coupon.objects.filter(code=code).values_list("usage_limit", flat=True)
+    if found and found[0] is None:
+        return (
+            None  # no limit: nothing to hold, and no row lock every checkout waits on
+        )
     coupon = Coupon.objects.select_for_update().filter(code=code).first()
     if coupon is None or not coupon.active:
         return f"The coupon {code} is no longer available: we removed it."

@@ -16,6 +16,8 @@ from products import stock
 # Stripe wants a session to expire at least 30 minutes after it is made: the
 # hold (and the session's expires_at) allows two minutes more to make it.
 SESSION_MARGIN = timedelta(minutes=2)
+# Stripe refuses a session that expires more than 24 hours after it is made.
+LONGEST = timedelta(hours=24) - timedelta(minutes=1)
 
 
 class HoldRefused(Exception):
@@ -26,13 +28,19 @@ class HoldRefused(Exception):
         self.reasons = reasons
 
 
+PREFIX = "order:"
+
+
 def holder(order):
-    """The holds' name for an order (or an order's token: a cart knows those)."""
-    return f"order:{getattr(order, 'token', order)}"
+    """The holds' name for an order."""
+    return f"{PREFIX}{order.token}"
 
 
 def hold_end(minutes):
-    return timezone.now() + timedelta(minutes=minutes) + SESSION_MARGIN
+    """When a checkout placed now ends: the shop's hold time and the margin, within
+    the 24 hours Stripe allows a session."""
+    length = min(timedelta(minutes=minutes) + SESSION_MARGIN, LONGEST)
+    return timezone.now() + length
 
 
 def place(order, lines, until, shared_with=()):
@@ -41,14 +49,15 @@ def place(order, lines, until, shared_with=()):
     the order. ``shared_with``: the same cart's earlier orders, which this one
     replaces, so what they hold is this cart's to use."""
     others = [holder(earlier) for earlier in shared_with]
-    short = stock.hold(holder(order), f"Order {order.reference}", until, lines, others)
-    reasons = [_reason(shortfall) for shortfall in short]
-    if not reasons and order.coupon_code:
+    # The coupon row before the wines', as a payment locks them (coupons.redeem,
+    # then stock.sell): a checkout and a payment never wait on each other.
+    refusal = None
+    if order.coupon_code:
         refusal = coupons.hold_use(order.coupon_code, holder(order), others)
-        if refusal:
-            reasons.append(refusal)
+    short = stock.hold(holder(order), f"Order {order.reference}", until, lines, others)
+    reasons = [_reason(shortfall) for shortfall in short] + [refusal] * bool(refusal)
     if reasons:
-        raise HoldRefused(reasons)
+        raise HoldRefused(reasons)  # the transaction, and what it held, roll back
     order.held_until = until
 
 

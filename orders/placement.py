@@ -4,6 +4,8 @@ Stripe Checkout Session)."""
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from core.money import quantize, shop_currency
@@ -125,3 +127,15 @@ def _create_order(key, lines, cart, contact, user, livemode):
     holds.place(order, wanted, until, earlier)
     order.save(update_fields=["held_until"])
     return order
+
+
+def cart_holders(cart_id):
+    """The holders of every checkout of this cart that holds something (all its
+    versions), as a subquery: what they hold is the cart's own to buy."""
+    return (
+        Order.objects.filter(
+            checkout_key__startswith=f"{cart_id}:", held_until__isnull=False
+        )
+        .annotate(holder=Concat(Value(holds.PREFIX), "token"))
+        .values("holder")
+    )

@@ -54,7 +54,7 @@ def held(variant_ids, holders=None):
 def held_by(holders):
     """``{variant id: bottles held}`` by these holders."""
     return dict(
-        StockHold.objects.filter(holder__in=list(holders))
+        StockHold.objects.filter(holder__in=holders)
         .order_by()
         .values_list("variant_id")
         .annotate(n=Sum("quantity"))

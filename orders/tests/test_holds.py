@@ -15,8 +15,11 @@ from checkout.models import StripeEvent
 from checkout.tasks import reconcile_pending_orders
 from checkout.tests.conftest import CONTACT, check_out, session_id_of
 from checkout.tests.test_concurrency import run_concurrently
+from coupons.models import Coupon
+from home.models import ShopSettings
 from orders import holds
 from orders.models import Customer, Invoice, Order
+from orders.placement import MIN_SESSION_WINDOW
 from orders.status import OrderStatus
 from products import stock
 from products.models import StockHold, WineVariant
@@ -199,14 +202,77 @@ def test_a_checkout_that_never_got_its_session_is_released_after_its_time(
     order = Order.objects.get(lines__variant=wines["white"])
     assert (order.stripe_session_id, order.held_until is not None) == (None, True)
 
-    reconcile_pending_orders(older_than_minutes=0)
+    # a session can still be made for it (a retry of the checkout), so it holds
+    last_chance = order.checkout_expires_at - MIN_SESSION_WINDOW
+    with time_machine.travel(last_chance + datetime.timedelta(minutes=4)):
+        reconcile_pending_orders(older_than_minutes=0)
     order.refresh_from_db()
-    assert order.held_until is not None  # its time is not up
+    assert order.held_until is not None
 
-    with time_machine.travel(order.checkout_expires_at + datetime.timedelta(minutes=2)):
+    # once none can (and one under way would have been made), it is released
+    with time_machine.travel(last_chance + datetime.timedelta(minutes=6)):
         reconcile_pending_orders(older_than_minutes=0)
     assert_released(order, wines["white"])
     assert order.status == OrderStatus.CANCELLED
+
+
+def test_an_order_the_session_forgot_still_holds_for_its_cart(two_held, client, wines):
+    # given: the browser never remembered its order (the session write lost)
+    session = client.session
+    session["cart"].pop("orders")
+    session.save()
+
+    # then: the cart still counts the bottles its checkout holds as its own
+    page = client.get("/cart/api/").json()
+    assert [(i["sku"], i["quantity"]) for i in page["items"]] == [("CART-WHITE", 2)]
+    assert "notices" not in page
+
+
+def test_the_longest_hold_makes_a_session_stripe_accepts(wines, client):
+    ShopSettings.objects.update_or_create(defaults={"hold_minutes": 24 * 60})
+    add(client, wines["white"], 1)
+    session_id = session_id_of(check_out(client))
+    order = Order.objects.get(stripe_session_id=session_id)
+    length = order.held_until - order.created_at
+    assert (
+        datetime.timedelta(hours=23, minutes=58) < length < datetime.timedelta(hours=24)
+    )
+    expires_at = payments.checkout_session(session_id)["expires_at"]
+    assert expires_at == int(order.held_until.timestamp())
+
+
+def test_a_checkout_and_a_payment_sharing_a_coupon_and_a_wine_never_deadlock(
+    last_five,
+):
+    # given: a limited coupon, and rounds of one shopper paying while another
+    # checks out the same wine with it (payment locks coupon then wine; so must
+    # a checkout)
+    coupon = Coupon.objects.create(code="RACE", kind="fixed", value=1, usage_limit=50)
+    WineVariant.objects.filter(pk=last_five.pk).update(stock=40)
+    try:
+        for _ in range(8):
+            payer, checker = Client(), Client()
+            for shopper in (payer, checker):
+                add(shopper, last_five)
+                shopper.post("/cart/coupon/", {"code": "RACE"})
+            session_id = session_id_of(check_out(payer))
+            payments.pay(session_id, "4242424242424242")
+            (event,) = [
+                e
+                for e in webhooks.pending_events(type="checkout.session.completed")
+                if e.data["data"]["object"]["id"] == session_id
+            ]
+
+            def work(index, event=event, checker=checker):
+                if index == 0:
+                    transport = webhooks.django_client_transport(Client())
+                    return webhooks.deliver(event, transport=transport)
+                return check_out(checker).status_code
+
+            # then: the payment is taken and the checkout is sent to Stripe
+            assert run_concurrently(2, work) == [[200], 303]
+    finally:
+        coupon.delete()
 
 
 def test_a_payment_after_its_hold_ended_takes_the_stock_if_it_is_there(two_held, wines):
