@@ -199,7 +199,7 @@ def release_hold(order, user):
     and coupon use for sale again."""
     if refusal := release_refusal(order):
         raise ActionRefused(refusal)
-    held = [(line.sku, line.quantity) for line in order.lines.all()]
+    held = ", ".join(f"{line.sku} ×{line.quantity}" for line in order.lines.all())
     until = order.held_until
     try:
         end_checkout(order, f"released by {user}")
@@ -229,7 +229,7 @@ def release_hold(order, user):
         order,
         "cellar.order.release_hold",
         user=user,
-        data={"held": held, "until": str(until)},
+        data={"held": held, "until": f"{until:%d %b %Y %H:%M} UTC"},
     )
     return order
 

@@ -359,18 +359,12 @@ class Cart:
                 continue
             available = self.available_to_me(variant)
             if available <= 0:
-                self._notices.append(
-                    f"{variant.page.title} ({variant.label}) sold out and was removed "
-                    "from your cart."
-                )
+                self._notices.append(stock.gone_notice(variant))
                 changed = True
                 continue
             allowed = min(quantity, available, MAX_LINE_QUANTITY)
             if allowed != quantity:
-                self._notices.append(
-                    f"Only {available} of {variant.page.title} ({variant.label}) "
-                    f"left: your cart now holds {allowed}."
-                )
+                self._notices.append(stock.lowered_notice(variant, available, allowed))
                 changed = True
             lines.append(CartLine(variant, allowed, available=available))
         self._add_urls(lines)
@@ -663,6 +657,8 @@ def _available(variant_id, field, request):
 
 def _check_stock(variant, quantity, field, available, in_cart=0):
     name = f"{variant.page.title} ({variant.label})"
+    if available <= 0 and variant.stock > 0:
+        _fail(field, f"{name} is reserved in other shoppers’ checkouts just now.")
     if available <= 0:
         _fail(field, f"{name} is sold out.")
     if quantity > MAX_LINE_QUANTITY:

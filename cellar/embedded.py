@@ -30,6 +30,9 @@ class EmbeddedBeat:
 
     def __init__(self, schedule=None, first_run_after=None):
         self.app = app
+        # As a worker does when it starts: import every app's tasks module, so the
+        # schedule finds tasks no request of this process has imported.
+        app.loader.import_default_modules()
         self.schedule = dict(
             settings.CELERY_BEAT_SCHEDULE if schedule is None else schedule
         )

@@ -62,14 +62,11 @@ def place(order, lines, until, shared_with=()):
 
 
 def _reason(shortfall):
-    variant = shortfall.variant
-    name = f"{variant.page.title} ({variant.label})"
-    # As the cart says it when it finds the same on reading (cart/services.py).
+    # As the cart says it when it finds the same on reading.
     if shortfall.available <= 0:
-        return f"{name} sold out and was removed from your cart."
-    return (
-        f"Only {shortfall.available} of {name} left: your cart now holds "
-        f"{shortfall.available}."
+        return stock.gone_notice(shortfall.variant)
+    return stock.lowered_notice(
+        shortfall.variant, shortfall.available, shortfall.available
     )
 
 

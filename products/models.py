@@ -530,16 +530,20 @@ class WineVariant(Orderable):
 
     @property
     def stock_level(self):
-        """``out``, ``low`` or ``in``: what pages show of the stock (the one place
-        the low-stock threshold is read)."""
-        if not self.active or self.available <= 0:
+        """``out``, ``held`` (all of it in checkouts not paid yet), ``low`` or
+        ``in``: what pages show of the stock (the one place the low-stock threshold
+        is read)."""
+        if not self.active or self.stock <= 0:
             return "out"
+        if self.available <= 0:
+            return "held"
         return "low" if self.available <= LOW_STOCK_THRESHOLD else "in"
 
     @property
     def stock_status(self):
         return {
             "out": "Sold out",
+            "held": "Reserved in other shoppers’ checkouts",
             "low": f"Only {self.available} left",
             "in": "In stock",
         }[self.stock_level]

@@ -38,6 +38,23 @@ class Shortfall:
     available: int
 
 
+def gone_notice(variant):
+    """What a shopper reads when a line leaves their cart: sold, or all of it held
+    by other shoppers’ checkouts (the cart and a refused checkout say the same)."""
+    name = f"{variant.page.title} ({variant.label})"
+    if variant.stock > 0:
+        return (
+            f"{name} is reserved in other shoppers’ checkouts just now and was "
+            "removed from your cart. It may be back if they do not pay."
+        )
+    return f"{name} sold out and was removed from your cart."
+
+
+def lowered_notice(variant, available, allowed):
+    name = f"{variant.page.title} ({variant.label})"
+    return f"Only {available} of {name} left: your cart now holds {allowed}."
+
+
 def _seen(available):
     if available < STOCK_UNSEEN_FROM:
         pagecache.changed()

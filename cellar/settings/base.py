@@ -321,6 +321,9 @@ WAGTAIL_SITE_NAME = "Cellar"
 # The admin would fetch Wagtail's release list from the browser; nothing is loaded
 # from elsewhere at run time (and the CSP would refuse it).
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# No avatar from gravatar.com: the admin loads nothing from elsewhere (and the CSP
+# would block it, leaving a broken image).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILADMIN_BASE_URL = SITE_URL
 WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
 WAGTAILIMAGES_EXTENSIONS = ["gif", "jpg", "jpeg", "png", "webp"]

@@ -3,6 +3,9 @@
 Both need committed rows (another process, other threads): PostgreSQL, cleaned up.
 """
 
+import os
+import subprocess
+import sys
 import time
 import uuid
 from datetime import timedelta
@@ -154,3 +157,33 @@ def test_the_embedded_beat_sweeps_up_an_invoice_whose_tries_all_failed(
     assert [message.to for message in mailoutbox] == [[order.email]]
     assert beat.runs["sweep"] >= 3
     assert not beat.thread.is_alive()
+
+
+def test_the_embedded_beat_finds_every_scheduled_task_in_a_fresh_process():
+    # A fresh interpreter, as `runserver` starts: no request has imported any app's
+    # tasks module yet (this test process has imported them all).
+    script = (
+        "import django; django.setup()\n"
+        "from django.conf import settings\n"
+        "from cellar.celery import app\n"
+        "from cellar.embedded import EmbeddedBeat\n"
+        "EmbeddedBeat()\n"
+        "tasks = [entry['task'] for entry in settings.CELERY_BEAT_SCHEDULE.values()]\n"
+        "print(sorted(task for task in tasks if task not in app.tasks))\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "cellar.settings.dev",
+        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

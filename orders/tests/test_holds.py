@@ -26,7 +26,10 @@ from products.models import StockHold, WineVariant
 from products.tests import factories
 from stripe_emulator import faults, payments, webhooks
 
-SOLD_OUT = "Last Drop (75 cl bottle) sold out and was removed from your cart."
+HELD = (
+    "Last Drop (75 cl bottle) is reserved in other shoppers’ checkouts just now and "
+    "was removed from your cart. It may be back if they do not pay."
+)
 
 
 def deliver(types=None):
@@ -72,9 +75,11 @@ def test_twenty_shoppers_race_for_the_last_five_bottles(last_five):
     assert (len(sessions), len(refused)) == (5, 15)
     assert Order.objects.filter(lines__variant=last_five).count() == 5
     assert stock.held([last_five.pk]) == {last_five.pk: 5}
+    page = Client().get(last_five.page.url).content.decode()
+    assert "Reserved in other shoppers’ checkouts" in page
     # and each of the fifteen reads why, with the bottle gone from their cart
     for shopper in refused:
-        assert SOLD_OUT in shopper.get("/cart/").content.decode()
+        assert HELD in shopper.get("/cart/").content.decode()
         assert shopper.get("/cart/api/").json()["items"] == []
 
     # when: the five pay
