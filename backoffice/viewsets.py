@@ -9,13 +9,19 @@ import django_filters
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
+from django.db.models.functions import Substr
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 from django.utils.text import capfirst
 from django.views.generic import FormView
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column, StatusFlagColumn, StatusTagColumn
+from wagtail.admin.ui.tables import (
+    Column,
+    StatusFlagColumn,
+    StatusTagColumn,
+    TitleColumn,
+)
 from wagtail.admin.views.generic import (
     IndexView,
     InspectView,
@@ -31,6 +37,7 @@ from checkout import stripe_api
 from checkout.models import StripeEvent
 from core.exports import SafeExportIndexView
 from core.money import summed
+from orders import holds
 from orders.customers import with_totals
 from orders.models import Customer, Invoice, Order
 from orders.status import SOLD, OrderStatus
@@ -461,7 +468,22 @@ class StripeEventViewSet(ShopViewSet):
 
 class HoldIndexView(SafeExportIndexView):
     def get_base_queryset(self):
-        return super().get_base_queryset().select_related("variant__page")
+        # Each hold with its order, whose page has the Release hold action.
+        order = Order.objects.filter(
+            token=Substr(OuterRef("holder"), len(holds.PREFIX) + 1)
+        )
+        return (
+            super()
+            .get_base_queryset()
+            .select_related("variant__page")
+            .annotate(order_pk=Subquery(order.values("pk")[:1]))
+        )
+
+
+def _order_url(hold):
+    if hold.order_pk is None:
+        return None
+    return reverse("shop_orders:inspect", args=[hold.order_pk])
 
 
 class HoldViewSet(ShopViewSet):
@@ -481,7 +503,7 @@ class HoldViewSet(ShopViewSet):
     list_display = [
         Column("variant", label="Wine and SKU"),
         "quantity",
-        Column("label", label="Held for"),
+        TitleColumn("label", label="Held for", get_url=_order_url),
         Column("until", label="Until"),
     ]
 

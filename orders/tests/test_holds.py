@@ -356,6 +356,7 @@ def test_the_order_and_the_variant_show_their_holds_to_merchants(
 
     listed = merchant.get("/admin/holds/?q=CART-WHITE").content.decode()
     assert order.reference in listed
+    assert f'href="/admin/orders/inspect/{order.pk}/"' in listed
     assert "CART-WHITE" in listed
     # and editors see them on the variant, in the wine page's editor
     editor = staff_client("Editors")
