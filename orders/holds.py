@@ -84,8 +84,9 @@ def release(order):
 def sell(order):
     """The paid order's coupon use and bottles: what it held is sold; what it no
     longer held is taken if nobody holds it. Answers the shortfalls (``["SKU ×n
-    (m in stock)"]``) and the value of the bottles paid for but not there. The
-    coupon is locked before the wines (every payment locks in that order)."""
+    (m in stock)"]``), the value of the bottles paid for but not there, and whether
+    the order still held them when paid. The coupon is locked before the wines
+    (every payment and every checkout locks in that order)."""
     held = order.held_until is not None
     coupons.redeem(order, holder(order))
     lines = [line for line in order.lines.all() if line.variant_id is not None]

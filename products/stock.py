@@ -90,7 +90,7 @@ def hold(holder, label, until, wanted, shared_with=()):
     ids = sorted(wanted)
     variants = {
         variant.pk: variant
-        for variant in WineVariant.objects.select_for_update()
+        for variant in WineVariant.objects.select_for_update(of=("self",))
         .select_related("page")
         .filter(pk__in=ids)
         .order_by("pk")
