@@ -137,14 +137,7 @@ def _supersede_earlier_checkouts(client, order):
     )
     for earlier in earlier_orders:
         if earlier.stripe_session_id:
-            # A session no longer open (paid, or expired) cannot be expired; the
-            # retrieve below says which.
-            with contextlib.suppress(stripe.InvalidRequestError):
-                client.v1.checkout.sessions.expire(
-                    earlier.stripe_session_id,
-                    options={"idempotency_key": f"cellar-order-{earlier.token}-expire"},
-                )
-            session = client.v1.checkout.sessions.retrieve(earlier.stripe_session_id)
+            session = _expire(client, earlier)
             if session.status == "complete":
                 fulfil_checkout(session.id, cause=f"checkout of {order}")
                 done = session.payment_status in PAID_STATES
@@ -236,15 +229,21 @@ def end_checkout(order, cause):
     (CheckoutPaid); one it did not expire is left as it is (SessionStillOpen)."""
     client = stripe_api.client()
     if order.stripe_session_id:
-        with contextlib.suppress(stripe.InvalidRequestError):
-            client.v1.checkout.sessions.expire(
-                order.stripe_session_id,
-                options={"idempotency_key": f"cellar-order-{order.token}-expire"},
-            )
-        session = client.v1.checkout.sessions.retrieve(order.stripe_session_id)
+        session = _expire(client, order)
         if session.status == "complete":
             fulfil_checkout(session.id, cause=cause)
             raise CheckoutPaid(session.payment_status in PAID_STATES)
         if session.status != "expired":
             raise SessionStillOpen()
     _cancel(order, "Checkout ended by hand", cause)
+
+
+def _expire(client, order):
+    """Expire the order's session at Stripe, and read it back: a session no longer
+    open (paid, or expired) cannot be expired, and what it is says which."""
+    with contextlib.suppress(stripe.InvalidRequestError):
+        client.v1.checkout.sessions.expire(
+            order.stripe_session_id,
+            options={"idempotency_key": f"cellar-order-{order.token}-expire"},
+        )
+    return client.v1.checkout.sessions.retrieve(order.stripe_session_id)
