@@ -8,13 +8,14 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import unquote_plus
 
-from . import objects, payments, store
+from . import intents, objects, payments, store
 from .errors import InvalidRequest, missing_parameter, resource_missing
 from .models import EmulatedEvent
 from .money import MAXIMUM_AMOUNT, MINIMUM_CHARGE, SUPPORTED_CURRENCIES, format_amount
 from .params import (
     EXPAND,
     Array,
+    Boolean,
     Email,
     Hash,
     Integer,
@@ -223,6 +224,114 @@ def create_checkout_session(params):
     return expand(session, params.get("expand", []))
 
 
+INTENT_CREATE = Hash(
+    {
+        "amount": Integer(required=True, min_value=1, max_value=MAXIMUM_AMOUNT),
+        "currency": Currency(required=True),
+        "automatic_payment_methods": Hash(
+            {
+                "enabled": Boolean(required=True),
+                "allow_redirects": String(choices=("always", "never")),
+            }
+        ),
+        "payment_method_types": Array(String(choices=("card",))),
+        "metadata": Metadata(),
+        "customer": String(),
+        "description": String(max_length=1000),
+        "receipt_email": Email(),
+        "payment_method": String(),
+        "confirm": Boolean(),
+        "return_url": Url(),
+        "expand": EXPAND,
+    }
+)
+INTENT_UPDATE = Hash(
+    {
+        "amount": Integer(min_value=1, max_value=MAXIMUM_AMOUNT),
+        "currency": Currency(),
+        "metadata": Metadata(),
+        "description": String(max_length=1000),
+        "receipt_email": Email(),
+        "payment_method": String(),
+        "expand": EXPAND,
+    }
+)
+INTENT_CONFIRM = Hash(
+    {"payment_method": String(), "return_url": Url(), "expand": EXPAND}
+)
+INTENT_CANCEL = Hash(
+    {
+        "cancellation_reason": String(
+            choices=("duplicate", "fraudulent", "requested_by_customer", "abandoned")
+        ),
+        "expand": EXPAND,
+    }
+)
+
+
+def create_payment_intent(params):
+    params = INTENT_CREATE.clean(params)
+    amount, currency = params["amount"], params["currency"]
+    if amount < MINIMUM_CHARGE.get(currency, 0):
+        minimum = format_amount(MINIMUM_CHARGE[currency], currency)
+        raise InvalidRequest(
+            f"Amount must be at least {minimum} {currency}",
+            param="amount",
+            code="amount_too_small",
+        )
+    customer = params.get("customer")
+    if customer is not None and store.load("customer", customer) is None:
+        raise resource_missing("customer", customer, param="customer")
+    intent = intents.create(
+        amount=amount,
+        currency=currency,
+        metadata=params.get("metadata"),
+        customer=customer,
+        description=params.get("description"),
+        receipt_email=params.get("receipt_email"),
+    )
+    if params.get("confirm"):
+        if not params.get("payment_method"):
+            raise missing_parameter("payment_method")
+        intent = intents.confirm(
+            intent["id"], params["payment_method"], return_url=params.get("return_url")
+        )
+    elif params.get("payment_method"):
+        intent = intents.update(
+            intent["id"], {"payment_method": params["payment_method"]}
+        )
+    return expand(intent, params.get("expand", []))
+
+
+def update_payment_intent(params, intent_id):
+    params = INTENT_UPDATE.clean(params)
+    changes = {k: v for k, v in params.items() if k != "expand"}
+    if "metadata" in changes:
+        current = intents.load(intent_id)["metadata"]
+        changes["metadata"] = {**current, **changes["metadata"]}
+    return expand(intents.update(intent_id, changes), params.get("expand", []))
+
+
+def confirm_payment_intent(params, intent_id):
+    params = INTENT_CONFIRM.clean(params)
+    method = params.get("payment_method") or intents.load(intent_id)["payment_method"]
+    if not method:
+        raise InvalidRequest(
+            "You cannot confirm this PaymentIntent because it's missing a payment "
+            "method. To confirm the PaymentIntent with the emulator, pass a test "
+            "`payment_method` such as pm_card_visa.",
+            code="payment_intent_unexpected_state",
+        )
+    intent = intents.confirm(intent_id, method, return_url=params.get("return_url"))
+    return expand(intent, params.get("expand", []))
+
+
+def cancel_payment_intent(params, intent_id):
+    params = INTENT_CANCEL.clean(params)
+    intent = intents.cancel(intent_id, params.get("cancellation_reason"))
+    return expand(intent, params.get("expand", []))
+
+
 def retrieve_checkout_session(params, session_id):
     params = RETRIEVE.clean(params)
     session = payments.checkout_session(session_id)
@@ -387,7 +496,19 @@ ROUTES = [
     ("GET", r"/v1/coupons/(?P<object_id>[^/]+)", retrieve("coupon")),
     ("POST", r"/v1/refunds", create_refund),
     ("GET", r"/v1/refunds/(?P<object_id>[^/]+)", retrieve("refund")),
+    ("POST", r"/v1/payment_intents", create_payment_intent),
     ("GET", r"/v1/payment_intents/(?P<object_id>[^/]+)", retrieve("payment_intent")),
+    ("POST", r"/v1/payment_intents/(?P<intent_id>[^/]+)", update_payment_intent),
+    (
+        "POST",
+        r"/v1/payment_intents/(?P<intent_id>[^/]+)/confirm",
+        confirm_payment_intent,
+    ),
+    (
+        "POST",
+        r"/v1/payment_intents/(?P<intent_id>[^/]+)/cancel",
+        cancel_payment_intent,
+    ),
     ("GET", r"/v1/charges/(?P<object_id>[^/]+)", retrieve("charge")),
     ("POST", r"/v1/customers", create_customer),
     ("GET", r"/v1/customers/(?P<object_id>[^/]+)", retrieve("customer")),

@@ -8,6 +8,10 @@ https://docs.stripe.com/api/errors
 class ErrorResponse(Exception):
     status = 400
     type = "invalid_request_error"
+    # An error the request ran into after validation, with what it changed kept (a
+    # declined confirmation records the failed charge): committed, and stored
+    # under the request's idempotency key so the same key replays it.
+    commits = False
 
     def __init__(self, message, *, param=None, code=None, status=None, **extra):
         super().__init__(message)
@@ -31,6 +35,15 @@ class ErrorResponse(Exception):
 
 class InvalidRequest(ErrorResponse):
     pass
+
+
+class CardError(ErrorResponse):
+    """A payment the card's issuer (or 3-D Secure) refused: HTTP 402, as Stripe
+    answers a confirmation it declined."""
+
+    status = 402
+    type = "card_error"
+    commits = True
 
 
 class IdempotencyConflict(ErrorResponse):

@@ -112,9 +112,17 @@ def _execute(handler, decoded, path_ids, key, method, path, response_headers):
     request_id = response_headers["Request-Id"]
     # A write is all or nothing, as at Stripe; a read needs no transaction (one that
     # expires a session takes its own).
+    committed_error = None
     with transaction.atomic() if method != "GET" else nullcontext():
         with webhooks.api_request(request_id, key):
-            body = json.dumps(handler(decoded, **path_ids), indent=2)
+            try:
+                body = json.dumps(handler(decoded, **path_ids), indent=2)
+                status = 200
+            except ErrorResponse as error:
+                if not error.commits:
+                    raise
+                committed_error = error
+                body, status = json.dumps(error.body(), indent=2), error.status
         if key:
             try:
                 with transaction.atomic():
@@ -124,7 +132,7 @@ def _execute(handler, decoded, path_ids, key, method, path, response_headers):
                         path=path,
                         params_hash=_params_hash(decoded),
                         request_id=request_id,
-                        status=200,
+                        status=status,
                         body=body,
                     )
             except IntegrityError:
@@ -135,14 +143,17 @@ def _execute(handler, decoded, path_ids, key, method, path, response_headers):
                     "again later.",
                     status=409,
                 ) from None
+    if committed_error is not None:
+        raise committed_error
     return body
 
 
 def _replay(key, method, path, decoded):
     """The stored first response for ``key``, or None if this is its first use.
 
-    Errors are not stored: as with Stripe, a request that fails validation
-    executes nothing, so a corrected retry with the same key runs.
+    Errors in validation are not stored: as with Stripe, a request that fails
+    validation executes nothing, so a corrected retry with the same key runs. One
+    that fails after it (a card declined) is stored, and the key replays it.
     """
     record = IdempotencyRecord.objects.filter(key=key).first()
     if record is None:

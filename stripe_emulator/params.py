@@ -178,6 +178,13 @@ class Number(Param):
         return float(number)
 
 
+class Boolean(Param):
+    def to_python(self, value, name):
+        if value not in ("true", "false"):
+            raise InvalidRequest(f"Invalid boolean: {value}", param=name)
+        return value == "true"
+
+
 class Metadata(Param):
     """Up to 50 string keys of 40 characters and values of 500; "" drops a key."""
 

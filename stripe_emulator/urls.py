@@ -5,4 +5,5 @@ from . import views
 app_name = "stripe_emulator"
 urlpatterns = [
     path("pay/<str:session_id>", views.pay, name="pay"),
+    path("authenticate/<str:intent_id>", views.authenticate, name="authenticate"),
 ]

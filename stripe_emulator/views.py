@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
-from . import payments, store
+from . import intents, payments, store
+from .errors import ErrorResponse
 from .forms import PaymentForm
 from .money import format_amount
 
@@ -97,3 +99,42 @@ def _see_other(url):
     response = HttpResponseRedirect(url)
     response.status_code = 303
     return response
+
+
+@require_http_methods(["GET", "POST"])
+def authenticate(request, intent_id):
+    """The bank's 3-D Secure page for a PaymentIntent in ``requires_action``: the
+    shopper completes or fails the check, and goes back to the ``return_url`` with
+    ``payment_intent``, ``payment_intent_client_secret`` and ``redirect_status``,
+    as Stripe sends them."""
+    intent = store.load("payment_intent", intent_id)
+    if intent is None:
+        raise Http404("No such PaymentIntent.")
+    action = (intent.get("next_action") or {}).get("redirect_to_url") or {}
+    if request.method == "POST" and intent["status"] == "requires_action":
+        approved = request.POST.get("outcome") == "complete"
+        try:
+            intent = intents.authenticate(intent_id, approved)
+        except ErrorResponse:
+            intent = store.load("payment_intent", intent_id)
+        return_url = action.get("return_url")
+        if return_url:
+            query = urlencode(
+                {
+                    "payment_intent": intent["id"],
+                    "payment_intent_client_secret": intent["client_secret"],
+                    "redirect_status": "succeeded" if approved else "failed",
+                }
+            )
+            separator = "&" if "?" in return_url else "?"
+            return _see_other(f"{return_url}{separator}{query}")
+    return render(
+        request,
+        "stripe_emulator/authenticate.html",
+        {
+            "intent": intent,
+            "amount": format_amount(intent["amount"], intent["currency"]),
+            "currency": intent["currency"].upper(),
+            "waiting": intent["status"] == "requires_action",
+        },
+    )
