@@ -73,7 +73,12 @@ def create(*, amount, currency, metadata, customer, description, receipt_email):
 def load(intent_id, *, for_update=False):
     intent = store.load("payment_intent", intent_id, for_update=for_update)
     if intent is None:
-        raise resource_missing("payment_intent", intent_id, param="intent")
+        raise InvalidRequest(
+            f"No such payment_intent: '{intent_id}'",
+            param="intent",
+            code="resource_missing",
+            status=404,
+        )
     return intent
 
 

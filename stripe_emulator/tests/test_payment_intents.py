@@ -228,3 +228,11 @@ def test_bad_parameters_are_refused_like_stripe(stripe_client, params, param):
         create(stripe_client, **params)
     if param:
         assert refused.value.param == param
+
+
+def test_an_unknown_intent_is_404_resource_missing(stripe_client):
+    with pytest.raises(stripe.InvalidRequestError) as missing:
+        stripe_client.v1.payment_intents.confirm(
+            "pi_nope", params={"payment_method": "pm_card_visa"}
+        )
+    assert (missing.value.http_status, missing.value.code) == (404, "resource_missing")
