@@ -55,7 +55,9 @@ def place(order, lines, until, shared_with=()):
     if order.coupon_code:
         refusal = coupons.hold_use(order.coupon_code, holder(order), others)
     short = stock.hold(holder(order), f"Order {order.reference}", until, lines, others)
-    reasons = [_reason(shortfall) for shortfall in short] + [refusal] * bool(refusal)
+    reasons = [_reason(shortfall) for shortfall in short]
+    if refusal:
+        reasons.append(refusal)
     if reasons:
         raise HoldRefused(reasons)  # the transaction, and what it held, roll back
     order.held_until = until

@@ -60,22 +60,18 @@ def _seen(available):
         pagecache.changed()
 
 
-def held(variant_ids, holders=None):
-    """``{variant id: bottles held}``, by ``holders`` only when given."""
-    holds = StockHold.objects.filter(variant_id__in=list(variant_ids))
-    if holders is not None:
-        holds = holds.filter(holder__in=list(holders))
-    return dict(holds.order_by().values_list("variant_id").annotate(n=Sum("quantity")))
+def held(variant_ids):
+    """``{variant id: bottles held}`` of these variants."""
+    return _held_per_variant(StockHold.objects.filter(variant_id__in=list(variant_ids)))
 
 
 def held_by(holders):
     """``{variant id: bottles held}`` by these holders."""
-    return dict(
-        StockHold.objects.filter(holder__in=holders)
-        .order_by()
-        .values_list("variant_id")
-        .annotate(n=Sum("quantity"))
-    )
+    return _held_per_variant(StockHold.objects.filter(holder__in=holders))
+
+
+def _held_per_variant(holds):
+    return dict(holds.order_by().values_list("variant_id").annotate(n=Sum("quantity")))
 
 
 def hold(holder, label, until, wanted, shared_with=()):
@@ -96,7 +92,7 @@ def hold(holder, label, until, wanted, shared_with=()):
         .order_by("pk")
     }
     others = held(ids)
-    own = held(ids, shared_with) if shared_with else {}
+    own = held_by(shared_with) if shared_with else {}
     short, left = [], {}
     for pk in ids:
         variant = variants.get(pk)
