@@ -13,8 +13,8 @@ from django.utils import timezone
 from wagtail.log_actions import log
 
 from checkout import stripe_api
+from checkout.ending import CheckoutPaid, SessionStillOpen, end_checkout
 from checkout.fulfilment import record_refund
-from checkout.sessions import CheckoutPaid, SessionStillOpen, end_checkout
 from checkout.webhooks import replay_event
 from core.queue import enqueue
 from orders.models import Invoice, Order

@@ -1,18 +1,21 @@
-"""fulfil_checkout: the one place an order becomes paid.
+"""The one place an order becomes paid: ``fulfil_checkout`` for an order paid on
+Stripe's hosted Checkout page, ``fulfil_intent`` for one paid on the shop's page.
 
-The success page, the webhook, the reconcile task and a replayed event all call it
-with the Checkout Session id. It asks Stripe for the session (a visit or an event is
-never proof of payment), locks the order row, and makes each transition once however
-many callers race it.
+The success page, the webhook, the reconcile task and a replayed event all call
+them with Stripe's id. They ask Stripe for the Checkout Session or PaymentIntent (a
+visit or an event is never proof of payment), read it as one ``Payment``, lock the
+order row, and make each transition once however many callers race them.
 """
 
 import logging
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
 
 from core.money import from_minor_units, to_minor_units
 from core.queue import enqueue
+from home.models import PaymentPage
 from orders import holds
 from orders.customers import record_customer
 from orders.models import Order
@@ -26,52 +29,185 @@ logger = logging.getLogger(__name__)
 PAID_STATES = ("paid", "no_payment_required")
 
 
-def _locked_order(session_id):
-    return (
-        Order.objects.select_for_update().filter(stripe_session_id=session_id).first()
-    )
+@dataclass(frozen=True)
+class Payment:
+    """What Stripe says of an order's payment, whichever page took it.
+
+    ``state``: ``open`` (can still be paid), ``paid``, ``processing`` (a bank debit
+    under way), ``failed`` (a debit that did not clear), ``ended`` (expired or
+    cancelled: can no longer be paid)."""
+
+    state: str
+    amount: int
+    currency: str
+    note: str
+    intent_id: str = ""
+    customer: str = ""
+    livemode: bool = False
+    charge: dict | None = None
+
+    @classmethod
+    def of_session(cls, session):
+        if session.status == "expired":
+            state = "ended"
+        elif session.status != "complete":
+            state = "open"
+        elif session.payment_status in PAID_STATES:
+            state = "paid"
+        else:
+            state = "processing"
+        intent = session.payment_intent
+        charge = getattr(intent, "latest_charge", None) if intent else None
+        return cls(
+            state=state,
+            amount=session.amount_total,
+            currency=session.currency,
+            note=(
+                "Checkout Session expired"
+                if state == "ended"
+                else f"payment_status={session.payment_status}"
+            ),
+            intent_id=getattr(intent, "id", intent) or "",
+            customer=getattr(session.customer, "id", session.customer) or "",
+            livemode=bool(session.livemode),
+            charge=_as_dict(charge),
+        )
+
+    @classmethod
+    def of_intent(cls, intent):
+        state = {
+            "succeeded": "paid",
+            "processing": "processing",
+            "canceled": "ended",
+        }.get(intent.status, "open")
+        if state == "open" and getattr(intent, "last_payment_error", None):
+            # A card declined stays payable on the same page; a debit that did not
+            # clear fails the order if it was processing (see _apply).
+            state = "failed"
+        charge = getattr(intent, "latest_charge", None)
+        return cls(
+            state=state,
+            amount=intent.amount,
+            currency=intent.currency,
+            note=(
+                "PaymentIntent canceled"
+                if state == "ended"
+                else f"PaymentIntent {intent.status}"
+            ),
+            intent_id=intent.id,
+            customer=getattr(intent.customer, "id", intent.customer) or "",
+            livemode=bool(intent.livemode),
+            charge=_as_dict(charge),
+        )
+
+
+def _as_dict(charge):
+    """An expanded charge as a plain dict; None if Stripe gave only its id."""
+    return charge.to_dict() if hasattr(charge, "to_dict") else None
 
 
 def fulfil_checkout(session_id, cause):
-    session = stripe_api.client().v1.checkout.sessions.retrieve(session_id)
+    session = stripe_api.client().v1.checkout.sessions.retrieve(
+        session_id, params={"expand": ["payment_intent.latest_charge"]}
+    )
     # Inside a webhook's transaction no savepoint is needed: an error undoes it all.
     with transaction.atomic(savepoint=False):
-        order = _locked_order(session_id)
+        order = (
+            Order.objects.select_for_update()
+            .filter(stripe_session_id=session_id)
+            .first()
+        )
         if order is None:
             logger.warning("No order for Checkout Session %s (%s)", session_id, cause)
             return None
-        _apply_session(order, session, cause)
+        _apply(order, Payment.of_session(session), cause)
         return order
 
 
-def _apply_session(order, session, cause):
+def retrieve_intent(intent_id):
+    return stripe_api.client().v1.payment_intents.retrieve(
+        intent_id, params={"expand": ["latest_charge"]}
+    )
+
+
+def fulfil_intent(intent_id, cause, intent=None):
+    """The same for an order paid on the shop's page; ``intent``: as just read
+    from Stripe (the success page reads it to check its client secret)."""
+    intent = intent or retrieve_intent(intent_id)
+    with transaction.atomic(savepoint=False):
+        order = intent_order(intent_id, lock=True)
+        if order is None:
+            logger.warning("No order for PaymentIntent %s (%s)", intent_id, cause)
+            return None
+        _apply(order, Payment.of_intent(intent), cause)
+        if order.status == OrderStatus.FAILED and intent.status != "canceled":
+            # Its debit failed and its hold is gone: the intent must not be paid.
+            transaction.on_commit(lambda: _cancel_failed(order))
+        return order
+
+
+def _cancel_failed(order):
+    try:
+        stripe_api.client().v1.payment_intents.cancel(
+            order.stripe_payment_intent_id,
+            options={"idempotency_key": f"cellar-order-{order.token}-cancel"},
+        )
+    except Exception:
+        logger.warning("Could not cancel the failed %s's intent", order, exc_info=True)
+
+
+def fulfil_order(order, cause):
+    """Fulfil an order by what Stripe says of its session or intent."""
+    if order.stripe_session_id:
+        return fulfil_checkout(order.stripe_session_id, cause)
+    if order.pays_on_page and order.stripe_payment_intent_id:
+        return fulfil_intent(order.stripe_payment_intent_id, cause)
+    return order
+
+
+def intent_order(intent_id, lock=False):
+    """The order paid on the shop's page with this PaymentIntent. (A Checkout
+    Session's orders record their intent too, once paid: Stripe's events about
+    those intents are the session's business.)"""
+    orders = Order.objects.filter(
+        stripe_payment_intent_id=intent_id, payment_page=PaymentPage.ON_PAGE
+    )
+    return (orders.select_for_update() if lock else orders).first()
+
+
+def _apply(order, payment, cause):
     if order.is_paid:
         return
-    if session.status == "expired":
+    if payment.state == "ended":
         if order.status in (OrderStatus.PENDING, OrderStatus.PROCESSING):
-            transition(order, OrderStatus.CANCELLED, cause, "Checkout Session expired")
+            transition(order, OrderStatus.CANCELLED, cause, payment.note)
             order.save()
         return
-    if session.status != "complete":
+    if payment.state == "failed":
+        if order.status == OrderStatus.PROCESSING:
+            transition(order, OrderStatus.FAILED, cause, "Payment failed")
+            order.save()
+        return
+    if payment.state not in ("paid", "processing"):
         return
     expected = to_minor_units(order.total, order.currency)
-    if session.amount_total != expected or session.currency != order.currency:
+    if payment.amount != expected or payment.currency != order.currency:
         reason = (
-            f"Stripe charged {session.amount_total} {session.currency} (minor units) "
+            f"Stripe charged {payment.amount} {payment.currency} (minor units) "
             f"but the order total is {expected} {order.currency}; not fulfilled."
         )
         if reason not in order.attention_reason:
-            order.flag(reason, from_minor_units(session.amount_total, order.currency))
+            order.flag(reason, from_minor_units(payment.amount, order.currency))
             order.save()
         return
-    if session.payment_status in PAID_STATES:
-        _mark_paid(order, session, cause)
-    elif session.payment_status == "unpaid" and order.status == OrderStatus.PENDING:
+    if payment.state == "paid":
+        _mark_paid(order, payment, cause)
+    elif order.status == OrderStatus.PENDING:
         transition(order, OrderStatus.PROCESSING, cause, "Payment under way")
         order.save()
 
 
-def _mark_paid(order, session, cause):
+def _mark_paid(order, payment, cause):
     # A double payment: this checkout was cancelled (superseded, expired), or a
     # twin (another version of the same cart) was paid after this one was placed,
     # while their contents overlapped. A cart paid and then shopped again makes
@@ -96,17 +232,19 @@ def _mark_paid(order, session, cause):
             "bottles; check stock and refund one before shipping.",
             order.total,
         )
-    transition(
-        order, OrderStatus.PAID, cause, f"payment_status={session.payment_status}"
-    )
+    transition(order, OrderStatus.PAID, cause, payment.note)
     order.paid_at = timezone.now()
-    intent = session.payment_intent
-    order.stripe_payment_intent_id = getattr(intent, "id", intent) or ""
+    order.stripe_payment_intent_id = payment.intent_id
+    if payment.charge:
+        card = (payment.charge.get("payment_method_details") or {}).get("card") or {}
+        order.stripe_charge_id = payment.charge["id"]
+        order.card_brand = (card.get("brand") or "")[:20]
+        order.card_last4 = (card.get("last4") or "")[:4]
     _apply_refunds_received_first(order, cause)
     # The rows many payments share (a popular coupon, a wine on sale) are locked
     # last, so each is held only until the commit right after; always in the same
     # order (coupon, then wines by id), so two payments never wait on each other.
-    record_customer(order, session)
+    record_customer(order, payment.customer, payment.livemode)
     short, missing, held = holds.sell(order)
     if short:
         why = "" if held else "Paid after its checkout's hold had ended. "
@@ -130,8 +268,10 @@ def apply_refund(charge, cause, late=False):
     intent = charge.get("payment_intent")
     with transaction.atomic():
         order = (
-            Order.objects.select_for_update().filter(stripe_payment_intent_id=intent)
-        ).first()
+            Order.objects.select_for_update()
+            .filter(stripe_payment_intent_id=intent, status__in=SOLD)
+            .first()
+        )
         if order is None:
             logger.info("charge.refunded for %s before its order was paid", intent)
             return NOT_YET
@@ -180,7 +320,11 @@ def record_refund(order, amount_refunded, in_full, cause):
 def fail_payment(session_id, cause):
     """checkout.session.async_payment_failed: the order fails; the cart stays."""
     with transaction.atomic():
-        order = _locked_order(session_id)
+        order = (
+            Order.objects.select_for_update()
+            .filter(stripe_session_id=session_id)
+            .first()
+        )
         if order is not None and order.status in (
             OrderStatus.PENDING,
             OrderStatus.PROCESSING,

@@ -5,6 +5,7 @@ from . import views
 app_name = "checkout"
 urlpatterns = [
     path("", views.start, name="start"),
+    path("pay/<str:token>/", views.pay, name="pay"),
     path("success/", views.success, name="success"),
     path("cancel/", views.cancel, name="cancel"),
     path("webhook/", views.webhook, name="webhook"),

@@ -16,23 +16,38 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.templatetags.static import static
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cart.services import Cart, CartBusy
 from core import ratelimit
+from core.security import header_value
+from home.models import PaymentPage, ShopSettings
 from orders.models import Invoice, Order
 from orders.placement import CONTACT_FIELDS, CartNotReady, place_order
+from orders.status import OrderStatus
 
 from . import stripe_api
+from .ending import (
+    CheckoutPaid,
+    PaymentProviderError,
+    SessionStillOpen,
+    end_checkout,
+)
 from .forms import CheckoutForm
-from .fulfilment import fulfil_checkout
-from .sessions import PaymentProviderError, checkout_session_url
+from .fulfilment import fulfil_checkout, fulfil_intent, retrieve_intent
+from .intents import payment_intent_for
+from .sessions import checkout_session_url
 from .webhooks import malformed, receive_event
 
 logger = logging.getLogger(__name__)
 SESSION_ID = re.compile(r"cs_[A-Za-z0-9_]{1,250}")
+INTENT_ID = re.compile(r"pi_[A-Za-z0-9]{1,250}")
+CLIENT_SECRET = re.compile(r"pi_[A-Za-z0-9]{1,250}_secret_[A-Za-z0-9]{1,250}")
 REMEMBERED_ORDERS = 20
 TOO_MANY_CHECKOUTS = (
     "You have started many checkouts in the last few minutes. Nothing was charged; "
@@ -111,7 +126,11 @@ def start(request):
                 return response
             try:
                 order = place_order(
-                    cart, form.cleaned_data, request.user, stripe_api.livemode()
+                    cart,
+                    form.cleaned_data,
+                    request.user,
+                    stripe_api.livemode(),
+                    _payment_page(request, cart),
                 )
 
                 def remember(cart):
@@ -123,11 +142,19 @@ def start(request):
                 except (CartBusy, DatabaseError):
                     # The order stands; this browser just does not remember it.
                     logger.warning("Could not remember %s in the session", order)
-                url = checkout_session_url(
-                    order,
-                    success_url=request.build_absolute_uri(reverse("checkout:success")),
-                    cancel_url=request.build_absolute_uri(reverse("checkout:cancel")),
-                )
+                if order.pays_on_page:
+                    payment_intent_for(order)
+                    url = reverse("checkout:pay", args=[order.token])
+                else:
+                    url = checkout_session_url(
+                        order,
+                        success_url=request.build_absolute_uri(
+                            reverse("checkout:success")
+                        ),
+                        cancel_url=request.build_absolute_uri(
+                            reverse("checkout:cancel")
+                        ),
+                    )
             except CartNotReady as problem:
                 return _back_to_cart(request, problem.reasons, problem.stale)
             except PaymentProviderError as problem:
@@ -148,8 +175,122 @@ def start(request):
     )
 
 
+def _payment_page(request, cart):
+    """Where this checkout pays: on the shop's page when the shop says so and the
+    browser runs the Payment Element (its script marks the form), and there is
+    something to pay; on Stripe's hosted page otherwise."""
+    on_page = (
+        ShopSettings.load(request_or_site=request).payment_page == PaymentPage.ON_PAGE
+        and request.POST.get("payment_page") == PaymentPage.ON_PAGE
+        and cart.total > 0
+    )
+    return PaymentPage.ON_PAGE if on_page else PaymentPage.HOSTED
+
+
+# Where Stripe.js is loaded from, and what it needs besides the shop's own
+# origin: https://docs.stripe.com/security/guide#content-security-policy
+STRIPE_JS = "https://js.stripe.com/v3/"
+STRIPE_JS_SOURCES = {
+    "script-src": ["https://js.stripe.com", "https://*.js.stripe.com"],
+    "frame-src": [
+        "https://js.stripe.com",
+        "https://*.js.stripe.com",
+        "https://hooks.stripe.com",
+    ],
+    "connect-src": ["https://api.stripe.com"],
+}
+
+
+def stripe_js_policy():
+    """The shop's strict policy, opened for exactly Stripe.js's origins."""
+    policy = {
+        key: list(value) for key, value in settings.CONTENT_SECURITY_POLICY.items()
+    }
+    for directive, sources in STRIPE_JS_SOURCES.items():
+        policy[directive] = [*policy.get(directive, ["'self'"]), *sources]
+    return header_value(policy)
+
+
+@require_GET
+def pay(request, token):
+    """The shop's own payment page: Stripe's Payment Element for the order's one
+    PaymentIntent. Only the browser that placed the order sees it."""
+    order = get_object_or_404(
+        Order.objects.prefetch_related("lines"),
+        token=token,
+        payment_page=PaymentPage.ON_PAGE,
+    )
+    if not _placed_here(request, order):
+        raise Http404
+    if order.status != OrderStatus.PENDING:
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+            return _back_to_cart(
+                request, ["That checkout has ended. Please check out again."]
+            )
+        return redirect("orders:detail", token=order.token)
+    if order.checkout_expires_at <= timezone.now():
+        try:
+            end_checkout(order, "payment page", note="Its hold ended before payment")
+        except CheckoutPaid:
+            return redirect("orders:detail", token=order.token)
+        except (SessionStillOpen, stripe.StripeError, DatabaseError):
+            logger.warning("Could not end %s's checkout on its page", order)
+        else:
+            return _back_to_cart(
+                request,
+                [
+                    "Your checkout ended before it was paid, and the bottles it "
+                    "set aside went back on sale. Check your cart and check out "
+                    "again."
+                ],
+                stale=True,
+            )
+    error, status, intent = None, 200, None
+    try:
+        intent = payment_intent_for(order)
+    except CartNotReady as problem:
+        order.refresh_from_db()
+        if order.is_paid or order.status == OrderStatus.PROCESSING:
+            return redirect("orders:detail", token=order.token)
+        return _back_to_cart(request, problem.reasons, problem.stale)
+    except PaymentProviderError as problem:
+        error, status = problem.message, 503
+    return_url = request.build_absolute_uri(reverse("checkout:success"))
+    response = render(
+        request,
+        "checkout/pay.html",
+        {
+            "order": order,
+            "lines": order.lines.all(),
+            "client_secret": intent.client_secret if intent else "",
+            "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+            "stripe_js": _stripe_js_url(),
+            "return_url": return_url,
+            "payment_error": error,
+        },
+        status=status,
+    )
+    response["Cache-Control"] = "private, no-store"
+    if not settings.STRIPE_EMULATOR:
+        response["Content-Security-Policy"] = stripe_js_policy()
+    return response
+
+
+def _stripe_js_url():
+    if settings.STRIPE_EMULATOR:
+        return static("stripe_emulator/stripe.js")
+    return STRIPE_JS
+
+
+def _last_error_message(intent):
+    error = getattr(intent, "last_payment_error", None) if intent else None
+    return getattr(error, "message", None) or ""
+
+
 @require_GET
 def success(request):
+    if "payment_intent" in request.GET:
+        return _intent_success(request)
     session_id = request.GET.get("session_id", "")
     if not SESSION_ID.fullmatch(session_id):
         return HttpResponseBadRequest("Missing or malformed session_id.")
@@ -164,6 +305,47 @@ def success(request):
         # Stripe puts the session id in referrers and logs: holding it shows no
         # order, and prefills nothing later.
         return render(request, "checkout/success_elsewhere.html")
+    try:
+        Cart.change(request, lambda cart: remember_order(request, order))
+    except (CartBusy, DatabaseError):
+        logger.warning("Could not remember %s in the session", order)
+    return redirect("orders:detail", token=order.token)
+
+
+def _intent_success(request):
+    """Where Stripe.js sends the shopper after paying on the shop's page (or the
+    3-D Secure page does): ``payment_intent`` and ``payment_intent_client_secret``
+    in the query. The intent is read again from Stripe, and its client secret must
+    match: the query is never proof of payment."""
+    intent_id = request.GET.get("payment_intent", "")
+    secret = request.GET.get("payment_intent_client_secret", "")
+    if not (INTENT_ID.fullmatch(intent_id) and CLIENT_SECRET.fullmatch(secret)):
+        return HttpResponseBadRequest(
+            "Missing or malformed payment_intent or payment_intent_client_secret."
+        )
+    order = get_object_or_404(
+        Order, stripe_payment_intent_id=intent_id, payment_page=PaymentPage.ON_PAGE
+    )
+    intent = None
+    try:
+        intent = retrieve_intent(intent_id)
+    except stripe.StripeError:
+        logger.exception("Success page could not read %s; the webhook will", order)
+    if intent is not None:
+        if not constant_time_compare(intent.client_secret, secret):
+            return HttpResponseBadRequest("That payment does not match its secret.")
+        try:
+            order = fulfil_intent(intent_id, "success page", intent) or order
+        except DatabaseError:
+            logger.exception(
+                "Success page could not fulfil %s; the webhook will", order
+            )
+    if not _placed_here(request, order):
+        return render(request, "checkout/success_elsewhere.html")
+    if order.status == OrderStatus.PENDING and (message := _last_error_message(intent)):
+        # 3-D Secure failed, or the card was declined after it: pay again.
+        messages.error(request, message)
+        return redirect("checkout:pay", token=order.token)
     try:
         Cart.change(request, lambda cart: remember_order(request, order))
     except (CartBusy, DatabaseError):

@@ -8,7 +8,14 @@ from django.utils import timezone
 
 from orders.models import Order
 
-from .fulfilment import NOT_YET, apply_refund, fail_payment, fulfil_checkout
+from .fulfilment import (
+    NOT_YET,
+    apply_refund,
+    fail_payment,
+    fulfil_checkout,
+    fulfil_intent,
+    intent_order,
+)
 from .models import StripeEvent
 
 logger = logging.getLogger(__name__)
@@ -24,6 +31,11 @@ HANDLERS = {
     ),
     "checkout.session.expired": lambda obj, cause: fulfil_checkout(obj["id"], cause),
     "charge.refunded": lambda obj, cause: apply_refund(obj, cause),
+    # An order paid on the shop's page: the same fulfilment, by its intent.
+    "payment_intent.succeeded": lambda obj, cause: fulfil_intent(obj["id"], cause),
+    "payment_intent.processing": lambda obj, cause: fulfil_intent(obj["id"], cause),
+    "payment_intent.payment_failed": lambda obj, cause: fulfil_intent(obj["id"], cause),
+    "payment_intent.canceled": lambda obj, cause: fulfil_intent(obj["id"], cause),
 }
 
 
@@ -33,6 +45,7 @@ LATE_HANDLERS = {
     "charge.refunded": lambda obj, cause: apply_refund(obj, cause, late=True),
 }
 SESSION_EVENTS = {name for name in HANDLERS if name.startswith("checkout.session.")}
+INTENT_EVENTS = {name for name in HANDLERS if name.startswith("payment_intent.")}
 
 
 def malformed(event):
@@ -51,6 +64,8 @@ def malformed(event):
         return "data.object must be an object"
     if event["type"] in SESSION_EVENTS and not _text(obj.get("id")):
         return "data.object.id must be a Checkout Session id"
+    if event["type"] in INTENT_EVENTS and not _text(obj.get("id")):
+        return "data.object.id must be a PaymentIntent id"
     if event["type"] == "charge.refunded" and not (
         _text(obj.get("payment_intent"))
         and type(obj.get("amount_refunded")) is int
@@ -59,6 +74,17 @@ def malformed(event):
     ):
         return "data.object must be a charge with its refund"
     return ""
+
+
+def _ours(event_type, obj):
+    """Whether a session's or intent's event concerns an order of ours: another
+    integration on the same Stripe account has its own, and a Checkout Session's
+    PaymentIntent is that session's business."""
+    if event_type in SESSION_EVENTS:
+        return Order.objects.filter(stripe_session_id=obj["id"]).exists()
+    if event_type in INTENT_EVENTS:
+        return intent_order(obj["id"]) is not None
+    return True
 
 
 def _text(value):
@@ -114,11 +140,7 @@ def _handle(ledger, cause):
     if ledger.status == StripeEvent.Status.DEFERRED:
         handler = LATE_HANDLERS.get(ledger.type, handler)
     obj = ledger.payload["data"]["object"]
-    if handler is None or (
-        # Another integration's session on the same Stripe account: not ours.
-        ledger.type in SESSION_EVENTS
-        and not Order.objects.filter(stripe_session_id=obj["id"]).exists()
-    ):
+    if handler is None or not _ours(ledger.type, obj):
         ledger.status = StripeEvent.Status.IGNORED
     else:
         outcome = handler(obj, cause)

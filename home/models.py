@@ -91,6 +91,14 @@ class StandardPage(Page):
         verbose_name_plural = "standard pages"
 
 
+class PaymentPage(models.TextChoices):
+    """Where the shopper pays: Stripe's hosted Checkout page, or the shop's own
+    checkout with Stripe's Payment Element (a PaymentIntent)."""
+
+    HOSTED = "hosted", "Stripe-hosted Checkout (the shopper goes to Stripe's page)"
+    ON_PAGE = "on_page", "On the shop's page (Stripe's Payment Element)"
+
+
 @register_setting(icon="site")
 class ShopSettings(BaseGenericSetting):
     shop_name = models.CharField(max_length=100, default="Cellar")
@@ -125,6 +133,14 @@ class ShopSettings(BaseGenericSetting):
         help_text="How long a checkout holds its bottles and coupon for the shopper "
         "paying on Stripe: 30 minutes (Stripe's shortest) to 24 hours.",
     )
+    payment_page = models.CharField(
+        max_length=10,
+        choices=PaymentPage.choices,
+        default=PaymentPage.HOSTED,
+        help_text="Checkouts started after a change use the new page; those under "
+        "way finish where they began. Shoppers without JavaScript always pay on "
+        "Stripe's hosted page.",
+    )
 
     edit_handler = TabbedInterface(
         [
@@ -135,6 +151,7 @@ class ShopSettings(BaseGenericSetting):
                     FieldPanel("currency_symbol"),
                     FieldPanel("delivery_countries"),
                     FieldPanel("hold_minutes"),
+                    FieldPanel("payment_page"),
                 ],
                 heading="Shop",
             ),

@@ -34,7 +34,7 @@ def forget_stripe_customer(stripe_id, livemode):
     Customer.objects.filter(**{field: stripe_id}).update(**{field: ""})
 
 
-def record_customer(order, session):
+def record_customer(order, stripe_id, livemode):
     """Create or update the order's Customer; call on the paid transition, with
     the order row locked, before the order is saved.
 
@@ -57,9 +57,8 @@ def record_customer(order, session):
         customer.first_order_at = paid_at
     if customer.user_id is None and order.user_id is not None:
         customer.user_id = order.user_id
-    stripe_id = getattr(session.customer, "id", session.customer) or ""
     if stripe_id:
-        _keep_stripe_id(customer, stripe_id, bool(session.livemode))
+        _keep_stripe_id(customer, stripe_id, livemode)
         order.stripe_customer_id = stripe_id
     customer.save()
     order.customer = customer

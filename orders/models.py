@@ -14,6 +14,7 @@ from django.db.models.functions import Lower
 from django_countries.fields import CountryField
 
 from core.money import quantize
+from home.models import PaymentPage
 
 from .status import SOLD, OrderStatus
 
@@ -58,6 +59,11 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=12, decimal_places=2)
     coupon_code = models.CharField(max_length=50, blank=True)
 
+    # Where the shopper pays (home.PaymentPage): a Checkout Session on Stripe's
+    # page, or a PaymentIntent on the shop's own (its id set when it is made).
+    payment_page = models.CharField(
+        max_length=10, choices=PaymentPage.choices, default=PaymentPage.HOSTED
+    )
     stripe_session_id = models.CharField(max_length=255, unique=True, null=True)
     # Indexed: a refund event finds its order by it.
     stripe_payment_intent_id = models.CharField(
@@ -67,6 +73,10 @@ class Order(models.Model):
     # the order is placed (so a retried session create sends the same parameters),
     # or the one Stripe created on payment.
     stripe_customer_id = models.CharField(max_length=255, blank=True)
+    # The successful charge, as the paid transition read it from Stripe.
+    stripe_charge_id = models.CharField(max_length=255, blank=True)
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
     customer = models.ForeignKey(
         "Customer",
         null=True,
@@ -126,6 +136,17 @@ class Order(models.Model):
     @property
     def is_paid(self):
         return self.status in SOLD
+
+    @property
+    def pays_on_page(self):
+        return self.payment_page == PaymentPage.ON_PAGE
+
+    @property
+    def payment_started(self):
+        """Whether Stripe has a session or an intent for this order."""
+        return bool(self.stripe_session_id) or (
+            self.pays_on_page and bool(self.stripe_payment_intent_id)
+        )
 
     @property
     def currency_code(self):

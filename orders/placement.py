@@ -1,5 +1,5 @@
 """Turning a cart into one pending order (checkout/sessions.py then makes its one
-Stripe Checkout Session)."""
+Stripe Checkout Session, or checkout/intents.py its one PaymentIntent)."""
 
 from datetime import timedelta
 
@@ -9,7 +9,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from core.money import quantize, shop_currency
-from home.models import ShopSettings
+from home.models import PaymentPage, ShopSettings
 
 from . import holds
 from .customers import ADDRESS_FIELDS, returning_stripe_customer
@@ -35,14 +35,17 @@ class CartNotReady(Exception):
         self.stale = stale
 
 
-def place_order(cart, contact, user=None, livemode=False):
+def place_order(cart, contact, user=None, livemode=False, payment_page=None):
     """The pending order for this cart's contents, created once.
 
     A double submit, a refresh, the back button or a second tab arrive with the same
     cart id and version, so they find the order the first request made. ``cart``
     is read only (its lines from the database, notices, discount and checkout key);
-    ``livemode``: which of a returning shopper's Stripe Customers to use.
+    ``livemode``: which of a returning shopper's Stripe Customers to use;
+    ``payment_page``: where it is paid (home.PaymentPage), until Stripe has its
+    session or intent.
     """
+    payment_page = payment_page or PaymentPage.HOSTED
     lines = cart.from_database().lines
     if cart.notices:
         raise CartNotReady(list(cart.notices))
@@ -59,10 +62,12 @@ def place_order(cart, contact, user=None, livemode=False):
             email_changed = order.email != contact["email"]
             for field in CONTACT_FIELDS:
                 setattr(order, field, contact[field])
-            if email_changed and order.stripe_session_id is None:
-                order.stripe_customer_id = returning_stripe_customer(
-                    order.email, livemode
-                )
+            if not order.payment_started:
+                order.payment_page = payment_page
+                if email_changed:
+                    order.stripe_customer_id = returning_stripe_customer(
+                        order.email, livemode
+                    )
             order.save()
             return order
         if order is not None:
@@ -72,7 +77,9 @@ def place_order(cart, contact, user=None, livemode=False):
             order.save()
         try:
             with transaction.atomic():
-                return _create_order(key, lines, cart, contact, user, livemode)
+                return _create_order(
+                    key, lines, cart, contact, user, livemode, payment_page
+                )
         except HoldRefused as refused:
             raise CartNotReady(refused.reasons, stale=True) from refused
         except IntegrityError:
@@ -82,12 +89,12 @@ def place_order(cart, contact, user=None, livemode=False):
 
 def _window_too_short(order):
     return (
-        order.stripe_session_id is None
+        not order.payment_started
         and order.checkout_expires_at - timezone.now() < MIN_SESSION_WINDOW
     )
 
 
-def _create_order(key, lines, cart, contact, user, livemode):
+def _create_order(key, lines, cart, contact, user, livemode, payment_page):
     currency = shop_currency()
     snapshot = [
         OrderLine(
@@ -115,6 +122,7 @@ def _create_order(key, lines, cart, contact, user, livemode):
         total=max(subtotal - discount, quantize(0, currency)),
         coupon_code=coupon_code,
         checkout_expires_at=until,
+        payment_page=payment_page,
         stripe_customer_id=returning_stripe_customer(contact["email"], livemode),
         **{field: contact[field] for field in CONTACT_FIELDS},
     )

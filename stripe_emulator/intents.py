@@ -31,6 +31,9 @@ TEST_PAYMENT_METHODS = {
     "pm_card_authenticationRequired": THREE_D_SECURE.number,
     "pm_card_threeDSecure2Required": THREE_D_SECURE.number,
 }
+# The emulator's own: a bank debit that stays ``processing`` until ``settle``
+# (Stripe's test bank accounts do the same over days).
+BANK_DEBIT = "pm_emulator_bankDebit"
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
 CANCELABLE = (
     "requires_payment_method",
@@ -98,6 +101,8 @@ def confirm(intent_id, payment_method, *, return_url=None):
     A decline raises CardError (402, ``code``/``decline_code``, the intent with its
     ``last_payment_error``) and leaves the intent confirmable again.
     """
+    if payment_method == BANK_DEBIT:
+        return _start_debit(intent_id)
     number = TEST_PAYMENT_METHODS.get(payment_method, payment_method)
     card = CARDS.get(number)
     if card is None:
@@ -160,6 +165,108 @@ def authenticate(intent_id, approved):
             store.save(intent)
             record_event("payment_intent.payment_failed", intent)
     return intent
+
+
+def _start_debit(intent_id):
+    with transaction.atomic():
+        intent = load(intent_id, for_update=True)
+        if intent["status"] not in CONFIRMABLE:
+            raise _unexpected_state(intent, "confirm")
+        details = objects.bank_debit_details(intent["currency"])
+        intent.update(
+            status="processing",
+            payment_method=store.new_id("pm"),
+            payment_method_types=[details["type"]],
+            last_payment_error=None,
+            next_action=None,
+        )
+        charge = objects.charge(
+            intent=intent,
+            status="pending",
+            billing_email=intent["receipt_email"],
+            billing_name=None,
+            payment_method_details=details,
+        )
+        intent["latest_charge"] = charge["id"]
+        store.save(charge)
+        store.save(intent)
+        record_event("payment_intent.processing", intent)
+    return intent
+
+
+def settle(intent_id, succeeded):
+    """A bank debit clears or fails, days later at Stripe: now, in the emulator."""
+    with transaction.atomic():
+        intent = load(intent_id, for_update=True)
+        if intent["status"] != "processing":
+            raise _unexpected_state(intent, "settle")
+        charge = store.load("charge", intent["latest_charge"], for_update=True)
+        if succeeded:
+            charge.update(
+                status="succeeded",
+                paid=True,
+                captured=True,
+                amount_captured=intent["amount"],
+            )
+            intent.update(status="succeeded", amount_received=intent["amount"])
+            store.save(charge)
+            store.save(intent)
+            record_event("charge.succeeded", charge)
+            record_event("payment_intent.succeeded", intent)
+        else:
+            charge.update(
+                status="failed",
+                paid=False,
+                failure_code="insufficient_funds",
+                failure_message="The bank account has insufficient funds.",
+            )
+            intent.update(
+                status="requires_payment_method",
+                payment_method=None,
+                last_payment_error={
+                    "charge": charge["id"],
+                    "code": "insufficient_funds",
+                    "message": "The bank account has insufficient funds.",
+                    "type": "card_error",
+                },
+            )
+            store.save(charge)
+            store.save(intent)
+            record_event("charge.failed", charge)
+            record_event("payment_intent.payment_failed", intent)
+    return intent
+
+
+# What Stripe.js sees of an intent, with the publishable key and client secret:
+# https://docs.stripe.com/api/payment_intents/object (the client-side fields)
+CLIENT_FIELDS = (
+    "id",
+    "object",
+    "amount",
+    "automatic_payment_methods",
+    "canceled_at",
+    "cancellation_reason",
+    "capture_method",
+    "client_secret",
+    "confirmation_method",
+    "created",
+    "currency",
+    "description",
+    "last_payment_error",
+    "livemode",
+    "next_action",
+    "payment_method",
+    "payment_method_types",
+    "processing",
+    "receipt_email",
+    "setup_future_usage",
+    "shipping",
+    "status",
+)
+
+
+def client_view(intent):
+    return {field: intent.get(field) for field in CLIENT_FIELDS}
 
 
 def cancel(intent_id, reason=None):
@@ -253,6 +360,7 @@ def _unexpected_state(intent, action):
         "update": CONFIRMABLE,
         "cancel": CANCELABLE,
         "authenticate": ("requires_action",),
+        "settle": ("processing",),
     }[action]
     return InvalidRequest(
         f"You cannot {action} this PaymentIntent because it has a status of "

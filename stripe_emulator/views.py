@@ -1,11 +1,15 @@
+import re
+
 from django.conf import settings
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.utils.crypto import constant_time_compare
 from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import intents, payments, store
-from .errors import ErrorResponse
+from .errors import CardError, ErrorResponse, InvalidRequest
 from .forms import PaymentForm
 from .money import format_amount
 
@@ -138,3 +142,78 @@ def authenticate(request, intent_id):
             "waiting": intent["status"] == "requires_action",
         },
     )
+
+
+# What Stripe.js asks of Stripe's API from the shopper's browser, with the
+# publishable key and the intent's client secret (stripe_emulator/static/
+# stripe_emulator/stripe.js sends it here).
+PUBLISHABLE_KEY = re.compile(r"pk_test_[A-Za-z0-9_]+")
+
+
+@csrf_exempt  # Another origin at Stripe: its requests carry keys, not cookies.
+@require_http_methods(["GET", "POST"])
+def browser_intent(request, intent_id, action=None):
+    data = request.POST if request.method == "POST" else request.GET
+    try:
+        intent = _client_intent(intent_id, data)
+        if action == "confirm" and request.method == "POST":
+            intent = intents.confirm(
+                intent_id,
+                _card_number(data),
+                return_url=data.get("return_url") or None,
+            )
+        elif action is not None or request.method != "GET":
+            raise InvalidRequest(
+                f"Unrecognized request URL ({request.method}: {request.path}).",
+                status=404,
+            )
+    except ErrorResponse as error:
+        body = error.body()
+        if isinstance(body["error"].get("payment_intent"), dict):
+            body["error"]["payment_intent"] = intents.client_view(
+                body["error"]["payment_intent"]
+            )
+        return JsonResponse(body, status=error.status)
+    return JsonResponse(intents.client_view(intent))
+
+
+def _client_intent(intent_id, data):
+    key = data.get("key", "")
+    if not PUBLISHABLE_KEY.fullmatch(key):
+        raise InvalidRequest(
+            f"Invalid API Key provided: {key[:12] or '(none)'}", status=401
+        )
+    intent = store.load("payment_intent", intent_id)
+    if intent is None:
+        raise InvalidRequest(
+            f"No such payment_intent: '{intent_id}'",
+            code="resource_missing",
+            param="intent",
+            status=404,
+        )
+    if not constant_time_compare(
+        data.get("client_secret", ""), intent["client_secret"]
+    ):
+        raise InvalidRequest(
+            "The client_secret provided does not match the client_secret associated "
+            "with the PaymentIntent.",
+            code="payment_intent_invalid_parameter",
+            param="client_secret",
+        )
+    return intent
+
+
+def _card_number(data):
+    """The card the Payment Element collected: one of Stripe's test cards."""
+    number = re.sub(r"\D", "", data.get("payment_method_data[card][number]", ""))
+    if number not in intents.CARDS:
+        # Stripe's answer to a real card number in test mode.
+        raise CardError(
+            "Your card was declined. Your request was in test mode, but used a non "
+            "test (live) card. For a list of valid test cards, visit: "
+            "https://stripe.com/docs/testing.",
+            code="card_declined",
+            decline_code="live_mode_test_card",
+            param="",
+        )
+    return number

@@ -178,6 +178,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkout.tasks.reconcile_pending_orders",
         "schedule": 10 * 60,
     },
+    # A PaymentIntent never expires: an on-page checkout ends when its hold does.
+    "end-expired-checkouts": {
+        "task": "checkout.tasks.end_expired_checkouts",
+        "schedule": 60,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -252,6 +257,8 @@ STRIPE_EMULATOR = not STRIPE_SECRET_KEY
 if STRIPE_EMULATOR:
     INSTALLED_APPS.append("stripe_emulator")
     STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET or "whsec_cellar_emulator_dev_only"
+    # What the emulator's Stripe.js stand-in is made with on the shop's page.
+    STRIPE_PUBLISHABLE_KEY = STRIPE_PUBLISHABLE_KEY or "pk_test_emulator"
 
 # Headers every environment sends, so tests and browsers run under them too. The shop
 # loads nothing from elsewhere; its checkout form redirects to Stripe Checkout.

@@ -292,7 +292,7 @@ def test_test_and_live_mode_ids_are_kept_apart(wines, settings):
 
     # when: that live payment is recorded
     with transaction.atomic():
-        customer = record_customer(order, live_session)
+        customer = record_customer(order, live_session.customer, True)
         order.save()
 
     # then: each mode keeps its own id, and each key mode offers only its own
@@ -325,7 +325,7 @@ def test_a_stripe_id_held_by_another_customer_is_not_taken(wines):
 
     # when
     with transaction.atomic():
-        customer = record_customer(second, session)
+        customer = record_customer(second, session.customer, False)
 
     # then
     assert customer.email == "two@example.com"

@@ -46,4 +46,13 @@
       });
     });
   });
+
+  // The shop takes the card on its own page (Settings › Shop settings) where the
+  // browser can run Stripe's Payment Element; without JavaScript this mark is
+  // never made and the shopper pays on Stripe's hosted page.
+  document.querySelectorAll("[data-payment-page]").forEach(function (input) {
+    input.value = "on_page";
+    document.querySelectorAll("[data-pays-hosted]").forEach(function (el) { el.hidden = true; });
+    document.querySelectorAll("[data-pays-here]").forEach(function (el) { el.hidden = false; });
+  });
 })();
