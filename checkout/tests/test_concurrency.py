@@ -116,3 +116,65 @@ def test_F2_F3_success_page_and_webhook_together_fulfil_once(paid_session):
     assert [(c.from_status, c.to_status) for c in changes] == [("pending", "paid")]
     assert WineVariant.objects.get(pk=variant.pk).stock == 3
     assert len(mail.outbox) == 1
+
+
+@pytest.fixture
+def paid_intent(committed_db):
+    """A committed order paid on the shop's page, its events not yet delivered."""
+    from checkout.stripe_api import client as stripe_client
+    from home.models import PaymentPage, ShopSettings
+
+    shop = ShopSettings.load()
+    shop.payment_page = PaymentPage.ON_PAGE
+    shop.save()
+    country = factories.country("Intentland")
+    region = factories.region("Photo Finish", country)
+    wine = factories.wine(
+        region, "Race Rosé", variants=[factories.variant("30.00", stock=5)]
+    )
+    variant = wine.variants.get()
+    shopper = Client()
+    shopper.post("/cart/add/", {"variant": variant.pk, "quantity": 2})
+    response = check_out(shopper, payment_page="on_page")
+    token = response["Location"].rstrip("/").rsplit("/", 1)[-1]
+    order = Order.objects.get(token=token)
+    intent = stripe_client().v1.payment_intents.confirm(
+        order.stripe_payment_intent_id, params={"payment_method": "pm_card_visa"}
+    )
+    mail.outbox = []
+    yield shopper, order, variant, intent
+    shop.payment_page = PaymentPage.HOSTED
+    shop.save()
+    StripeEvent.objects.all().delete()
+    Invoice.objects.filter(order=order).delete()
+    Order.objects.filter(pk=order.pk).delete()
+    Customer.objects.for_email(CONTACT["email"]).delete()
+    country.delete()
+
+
+def test_the_success_page_and_the_intents_webhook_together_pay_once(paid_intent):
+    shopper, order, variant, intent = paid_intent
+    event = next(
+        event
+        for event in webhooks.pending_events(type="payment_intent.succeeded")
+        if event.data["data"]["object"]["id"] == intent.id
+    )
+    success = (
+        f"/checkout/success/?payment_intent={intent.id}"
+        f"&payment_intent_client_secret={intent.client_secret}"
+        "&redirect_status=succeeded"
+    )
+
+    responses = run_concurrently(
+        3, lambda i: shopper.get(success) if i == 0 else webhook_post(event)
+    )
+
+    assert [r.status_code for r in responses] == [302, 200, 200]
+    assert sorted(r.json()["result"] for r in responses[1:]) == [
+        "duplicate",
+        "processed",
+    ]
+    changes = OrderStatusChange.objects.filter(order=order)
+    assert [(c.from_status, c.to_status) for c in changes] == [("pending", "paid")]
+    assert WineVariant.objects.get(pk=variant.pk).stock == 3
+    assert len(mail.outbox) == 1

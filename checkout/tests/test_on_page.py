@@ -484,3 +484,29 @@ def test_a_merchant_refunds_an_order_paid_on_the_page(
         OrderStatus.REFUNDED,
         Decimal("45.50"),
     )
+
+
+def test_a_merchant_switches_the_payment_page_in_the_admin(shopper, staff_client):
+    merchant = staff_client("Merchants")
+    shop = ShopSettings.load()
+    form = {
+        "shop_name": shop.shop_name,
+        "contact_email": shop.contact_email,
+        "currency_symbol": shop.currency_symbol,
+        "delivery_countries": [c.code for c in shop.delivery_countries],
+        "hold_minutes": shop.hold_minutes,
+        "payment_page": "on_page",
+        "legal_name": shop.legal_name,
+        "address": shop.address,
+        "tax_id": shop.tax_id,
+    }
+    edit = f"/admin/settings/home/shopsettings/{shop.pk}/"
+    page = merchant.get(edit).content.decode()
+    assert "On the shop&#x27;s page (Stripe&#x27;s Payment Element)" in page
+
+    response = merchant.post(edit, form)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ShopSettings.load().payment_page == PaymentPage.ON_PAGE
+    # The next checkout, with no deploy, pays on the shop's page
+    assert PAY_URL.fullmatch(check_out(shopper, payment_page="on_page")["Location"])

@@ -236,3 +236,159 @@ def test_an_unknown_intent_is_404_resource_missing(stripe_client):
             "pi_nope", params={"payment_method": "pm_card_visa"}
         )
     assert (missing.value.http_status, missing.value.code) == (404, "resource_missing")
+
+
+# --- What Stripe.js asks from the shopper's browser ---------------------------
+
+
+def browser_confirm(intent, number, **extra):
+    return Client().post(
+        f"/_stripe/v1/payment_intents/{intent.id}/confirm",
+        {
+            "key": "pk_test_emulator",
+            "client_secret": intent.client_secret,
+            "payment_method_data[type]": "card",
+            "payment_method_data[card][number]": number,
+            "payment_method_data[card][exp_month]": "12",
+            "payment_method_data[card][exp_year]": "34",
+            "payment_method_data[card][cvc]": "123",
+            "return_url": "https://shop.example/checkout/success/",
+            **extra,
+        },
+    )
+
+
+def test_the_browser_confirms_with_the_publishable_key_and_client_secret(
+    stripe_client,
+):
+    intent = create(stripe_client)
+
+    response = browser_confirm(intent, "4242 4242 4242 4242")
+
+    assert response.status_code == 200
+    body = response.json()
+    # Only the client-side fields: no metadata, customer or charge for the browser
+    assert set(body) == {
+        "id",
+        "object",
+        "amount",
+        "automatic_payment_methods",
+        "canceled_at",
+        "cancellation_reason",
+        "capture_method",
+        "client_secret",
+        "confirmation_method",
+        "created",
+        "currency",
+        "description",
+        "last_payment_error",
+        "livemode",
+        "next_action",
+        "payment_method",
+        "payment_method_types",
+        "processing",
+        "receipt_email",
+        "setup_future_usage",
+        "shipping",
+        "status",
+    }
+    assert set(body) <= set(FIXTURES["payment_intent"])
+    assert (body["id"], body["status"]) == (intent.id, "succeeded")
+    retrieved = stripe_client.v1.payment_intents.retrieve(intent.id)
+    assert retrieved.status == "succeeded"
+    assert Client().get(
+        f"/_stripe/v1/payment_intents/{intent.id}",
+        {"key": "pk_test_emulator", "client_secret": intent.client_secret},
+    ).json() == {**body, "status": "succeeded"}
+
+
+def test_the_browser_gets_stripes_card_error_and_can_try_again(stripe_client):
+    intent = create(stripe_client)
+
+    declined = browser_confirm(intent, "4000000000009995")
+
+    assert declined.status_code == 402
+    error = declined.json()["error"]
+    assert (error["type"], error["code"], error["decline_code"]) == (
+        "card_error",
+        "card_declined",
+        "insufficient_funds",
+    )
+    assert error["message"] == "Your card has insufficient funds."
+    assert error["payment_intent"]["status"] == "requires_payment_method"
+    assert "metadata" not in error["payment_intent"]
+    assert browser_confirm(intent, "4242424242424242").json()["status"] == "succeeded"
+
+
+def test_three_d_secure_from_the_browser_points_to_the_banks_page(
+    stripe_client, settings
+):
+    settings.SITE_URL = "http://testserver"
+    intent = create(stripe_client)
+
+    body = browser_confirm(intent, "4000002500003155").json()
+
+    assert body["status"] == "requires_action"
+    assert body["next_action"] == {
+        "type": "redirect_to_url",
+        "redirect_to_url": {
+            "url": f"http://testserver/_stripe/authenticate/{intent.id}",
+            "return_url": "https://shop.example/checkout/success/",
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "param"),
+    [
+        ({"key": "sk_test_emulator"}, 401, None),
+        ({"key": ""}, 401, None),
+        ({"client_secret": "pi_x_secret_y"}, 400, "client_secret"),
+    ],
+)
+def test_the_browser_needs_the_publishable_key_and_the_intents_secret(
+    stripe_client, change, status, param
+):
+    intent = create(stripe_client)
+
+    response = browser_confirm(intent, "4242424242424242", **change)
+
+    assert response.status_code == status
+    assert response.json()["error"].get("param") == param
+    assert stripe_client.v1.payment_intents.retrieve(intent.id).status == (
+        "requires_payment_method"
+    )
+
+
+def test_a_real_card_number_is_declined_as_in_test_mode(stripe_client):
+    intent = create(stripe_client)
+
+    response = browser_confirm(intent, "4111 1111 1111 1112")
+
+    assert response.status_code == 402
+    assert response.json()["error"]["decline_code"] == "live_mode_test_card"
+
+
+def test_a_bank_debit_processes_until_it_settles(stripe_client):
+    from stripe_emulator import intents
+
+    intent = create(stripe_client)
+    processing = stripe_client.v1.payment_intents.confirm(
+        intent.id, params={"payment_method": intents.BANK_DEBIT}
+    )
+    assert processing.status == "processing"
+    assert [e["type"] for e in events("payment_intent.processing")] == [
+        "payment_intent.processing"
+    ]
+
+    settled = intents.settle(intent.id, succeeded=True)
+
+    assert (settled["status"], settled["amount_received"]) == ("succeeded", 4200)
+    charge = stripe_client.v1.charges.retrieve(settled["latest_charge"])
+    assert (charge.status, charge.paid, charge.amount_captured) == (
+        "succeeded",
+        True,
+        4200,
+    )
+    with pytest.raises(stripe.InvalidRequestError):
+        stripe_client.v1.payment_intents.cancel(intent.id)
