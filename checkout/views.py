@@ -176,13 +176,16 @@ def start(request):
 
 
 def _payment_page(request, cart):
-    """Where this checkout pays: on the shop's page when the shop says so and the
-    browser runs the Payment Element (its script marks the form), and there is
-    something to pay; on Stripe's hosted page otherwise."""
+    """Where this checkout pays: on the shop's page when the shop says so, the
+    browser runs the Payment Element (its script marks the form), there is
+    something to pay and a publishable key to pay with; on Stripe's hosted page
+    otherwise."""
     on_page = (
         ShopSettings.load(request_or_site=request).payment_page == PaymentPage.ON_PAGE
         and request.POST.get("payment_page") == PaymentPage.ON_PAGE
         and cart.total > 0
+        # Stripe.js needs it; without it the hosted page still takes payments.
+        and bool(settings.STRIPE_PUBLISHABLE_KEY)
     )
     return PaymentPage.ON_PAGE if on_page else PaymentPage.HOSTED
 

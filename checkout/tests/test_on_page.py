@@ -108,6 +108,14 @@ def test_the_mark_alone_does_not_choose_the_page_when_the_shop_says_hosted(shopp
     assert Order.objects.get().payment_page == PaymentPage.HOSTED
 
 
+def test_without_a_publishable_key_the_hosted_page_takes_the_payment(
+    shopper, on_page, settings
+):
+    settings.STRIPE_PUBLISHABLE_KEY = ""
+    response = check_out(shopper, payment_page="on_page")
+    assert "/_stripe/pay/cs_test_" in response["Location"]
+
+
 def test_checkout_makes_the_pending_order_its_holds_and_one_intent(
     shopper, wines, on_page
 ):
