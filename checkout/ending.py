@@ -58,11 +58,12 @@ def stop_payment(client, order):
             client.v1.checkout.sessions.retrieve(order.stripe_session_id)
         )
     if order.pays_on_page and order.stripe_payment_intent_id:
+        # No key of ours: cancelling is idempotent at Stripe, and a key would
+        # replay a first attempt's failure for 24 hours (the SDK keys each try).
         with contextlib.suppress(stripe.InvalidRequestError):
             client.v1.payment_intents.cancel(
                 order.stripe_payment_intent_id,
                 params={"cancellation_reason": "abandoned"},
-                options={"idempotency_key": f"{key}-cancel"},
             )
         return Payment.of_intent(retrieve_intent(order.stripe_payment_intent_id))
     return None
@@ -117,8 +118,12 @@ def supersede_earlier_checkouts(client, order):
 
 
 def cancel_order(order, note, cause="checkout page"):
+    """Cancel a pending order as its caller read it: one that got a session or
+    intent since (the caller's copy is older) is left as it is."""
     with transaction.atomic():
         locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.payment_started and not order.payment_started:
+            return
         if locked.status == OrderStatus.PENDING:
             transition(locked, OrderStatus.CANCELLED, cause, note)
             locked.save()

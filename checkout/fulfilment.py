@@ -148,10 +148,7 @@ def fulfil_intent(intent_id, cause, intent=None):
 
 def _cancel_failed(order):
     try:
-        stripe_api.client().v1.payment_intents.cancel(
-            order.stripe_payment_intent_id,
-            options={"idempotency_key": f"cellar-order-{order.token}-cancel"},
-        )
+        stripe_api.client().v1.payment_intents.cancel(order.stripe_payment_intent_id)
     except Exception:
         logger.warning("Could not cancel the failed %s's intent", order, exc_info=True)
 
@@ -213,10 +210,12 @@ def _mark_paid(order, payment, cause):
     # while their contents overlapped. A cart paid and then shopped again makes
     # orders placed after that payment, which are no twins.
     doubts = []
-    if order.status == OrderStatus.CANCELLED:
-        why = order.history.filter(to_status=OrderStatus.CANCELLED).last()
+    if order.status in (OrderStatus.CANCELLED, OrderStatus.FAILED):
+        # Its hold was released: what it held may have been sold since.
+        why = order.history.filter(to_status=order.status).last()
+        ended = "cancelled" if order.status == OrderStatus.CANCELLED else "failed"
         doubts.append(
-            f"Paid after its checkout was cancelled ({why.note if why else 'expired'})"
+            f"Paid after its checkout {ended} ({why.note if why else 'expired'})"
         )
     twins = order.same_cart_orders().filter(
         status__in=SOLD, paid_at__gt=order.created_at

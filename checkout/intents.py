@@ -7,12 +7,18 @@ import logging
 import stripe
 
 from core.money import to_minor_units
+from home.models import PaymentPage
 from orders.models import Order
 from orders.placement import CartNotReady
 from orders.status import OrderStatus
 
 from . import stripe_api
-from .ending import STILL_PAYABLE, PaymentProviderError, supersede_earlier_checkouts
+from .ending import (
+    STILL_PAYABLE,
+    PaymentProviderError,
+    stop_payment,
+    supersede_earlier_checkouts,
+)
 from .fulfilment import Payment, fulfil_intent, retrieve_intent
 from .sessions import create_with_customer
 
@@ -66,17 +72,20 @@ def payment_intent_for(order):
             ),
             intent_key(order),
         )
-        kept = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
-            stripe_payment_intent_id=intent.id
-        )
+        kept = Order.objects.filter(
+            pk=order.pk,
+            status=OrderStatus.PENDING,
+            payment_page=PaymentPage.ON_PAGE,
+            stripe_session_id__isnull=True,
+            stripe_payment_intent_id__in=("", intent.id),
+        ).update(stripe_payment_intent_id=intent.id)
         if not kept:
             # A newer checkout of the cart (another tab) superseded this order
-            # while its intent was being made: that intent must not be payable.
+            # while its intent was being made, or another tab sent it to the
+            # hosted page: that intent must not be payable.
             with contextlib.suppress(stripe.InvalidRequestError):
                 client.v1.payment_intents.cancel(
-                    intent.id,
-                    params={"cancellation_reason": "duplicate"},
-                    options={"idempotency_key": f"cellar-order-{order.token}-cancel"},
+                    intent.id, params={"cancellation_reason": "duplicate"}
                 )
             raise CartNotReady(
                 [
@@ -89,3 +98,28 @@ def payment_intent_for(order):
         raise PaymentProviderError() from error
     order.stripe_payment_intent_id = intent.id
     return intent
+
+
+def switch_to_hosted(order):
+    """Send an on-page order to Stripe's hosted page instead (the shopper has no
+    JavaScript, or the Payment Element would not load): its intent is cancelled
+    first, so only the session can be paid. False if Stripe would not cancel it;
+    CartNotReady if it was paid meanwhile."""
+    if order.stripe_payment_intent_id:
+        payment = stop_payment(stripe_api.client(), order)
+        if payment is not None and payment.state in ("paid", "processing"):
+            fulfil_intent(order.stripe_payment_intent_id, cause="checkout page")
+            raise CartNotReady(
+                ["Your payment for this cart already went through: see your orders."]
+            )
+        if payment is not None and payment.state != "ended":
+            return False
+    switched = Order.objects.filter(
+        pk=order.pk,
+        status=OrderStatus.PENDING,
+        payment_page=PaymentPage.ON_PAGE,
+        stripe_payment_intent_id=order.stripe_payment_intent_id,
+    ).update(payment_page=PaymentPage.HOSTED, stripe_payment_intent_id="")
+    if switched:
+        order.payment_page, order.stripe_payment_intent_id = PaymentPage.HOSTED, ""
+    return bool(switched)

@@ -6,6 +6,7 @@ import logging
 import stripe
 
 from core.money import to_minor_units
+from home.models import PaymentPage
 from orders.customers import forget_stripe_customer
 from orders.models import Order
 from orders.placement import CartNotReady
@@ -94,12 +95,13 @@ def checkout_session_url(order, success_url, cancel_url):
             )
         supersede_earlier_checkouts(client, order)
         session = _create_session(client, order, success_url, cancel_url)
-        kept = Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).update(
-            stripe_session_id=session.id
-        )
+        kept = Order.objects.filter(
+            pk=order.pk, status=OrderStatus.PENDING, payment_page=PaymentPage.HOSTED
+        ).update(stripe_session_id=session.id)
         if not kept:
             # A newer checkout of the cart (another tab) superseded this order
-            # while its session was being made: that session must not be payable.
+            # while its session was being made, or another tab is paying it on
+            # the shop's page: that session must not be payable.
             with contextlib.suppress(stripe.InvalidRequestError):
                 client.v1.checkout.sessions.expire(
                     session.id,

@@ -40,7 +40,7 @@ from .ending import (
 )
 from .forms import CheckoutForm
 from .fulfilment import fulfil_checkout, fulfil_intent, retrieve_intent
-from .intents import payment_intent_for
+from .intents import payment_intent_for, switch_to_hosted
 from .sessions import checkout_session_url
 from .webhooks import malformed, receive_event
 
@@ -125,12 +125,9 @@ def start(request):
                 response["Retry-After"] = str(slots.retry_after)
                 return response
             try:
+                page = _payment_page(request, cart)
                 order = place_order(
-                    cart,
-                    form.cleaned_data,
-                    request.user,
-                    stripe_api.livemode(),
-                    _payment_page(request, cart),
+                    cart, form.cleaned_data, request.user, stripe_api.livemode(), page
                 )
 
                 def remember(cart):
@@ -142,19 +139,15 @@ def start(request):
                 except (CartBusy, DatabaseError):
                     # The order stands; this browser just does not remember it.
                     logger.warning("Could not remember %s in the session", order)
+                if order.pays_on_page and page == PaymentPage.HOSTED:
+                    # Paid on the shop's page so far; now asked without the
+                    # Payment Element (no JavaScript): Stripe's page instead.
+                    switch_to_hosted(order)
                 if order.pays_on_page:
                     payment_intent_for(order)
                     url = reverse("checkout:pay", args=[order.token])
                 else:
-                    url = checkout_session_url(
-                        order,
-                        success_url=request.build_absolute_uri(
-                            reverse("checkout:success")
-                        ),
-                        cancel_url=request.build_absolute_uri(
-                            reverse("checkout:cancel")
-                        ),
-                    )
+                    url = _session_url(request, order)
             except CartNotReady as problem:
                 return _back_to_cart(request, problem.reasons, problem.stale)
             except PaymentProviderError as problem:
@@ -173,6 +166,45 @@ def start(request):
         {"form": form, "cart": cart, "lines": cart.lines, "payment_error": error},
         status=status,
     )
+
+
+def _session_url(request, order):
+    return checkout_session_url(
+        order,
+        success_url=request.build_absolute_uri(reverse("checkout:success")),
+        cancel_url=request.build_absolute_uri(reverse("checkout:cancel")),
+    )
+
+
+@require_POST
+def pay_hosted(request, token):
+    """ "Pay on Stripe's page instead", from the shop's payment page (its form
+    works without JavaScript, and when the Payment Element would not load)."""
+    order = get_object_or_404(
+        Order, token=token, payment_page=PaymentPage.ON_PAGE, status=OrderStatus.PENDING
+    )
+    if not _placed_here(request, order):
+        raise Http404
+    try:
+        if not switch_to_hosted(order):
+            messages.error(
+                request,
+                "Stripe is still taking the payment on this page; try again in a "
+                "minute.",
+            )
+            return redirect("checkout:pay", token=order.token)
+        url = _session_url(request, order)
+    except CartNotReady as problem:
+        order.refresh_from_db()
+        if order.is_paid or order.status == OrderStatus.PROCESSING:
+            return redirect("orders:detail", token=order.token)
+        return _back_to_cart(request, problem.reasons, problem.stale)
+    except (PaymentProviderError, stripe.StripeError):
+        messages.error(request, PaymentProviderError.message)
+        return redirect("checkout:pay", token=order.token)
+    response = HttpResponse(status=303)
+    response["Location"] = url
+    return response
 
 
 def _payment_page(request, cart):
@@ -259,6 +291,7 @@ def pay(request, token):
     except PaymentProviderError as problem:
         error, status = problem.message, 503
     return_url = request.build_absolute_uri(reverse("checkout:success"))
+    cart = Cart.for_request(request)
     response = render(
         request,
         "checkout/pay.html",
@@ -270,6 +303,9 @@ def pay(request, token):
             "stripe_js": _stripe_js_url(),
             "return_url": return_url,
             "payment_error": error,
+            # The cart was changed (another tab, the back button) after this
+            # order was placed: this page pays for the order as it is.
+            "cart_changed": bool(cart) and cart.checkout_key != order.checkout_key,
         },
         status=status,
     )

@@ -35,12 +35,13 @@ TEST_PAYMENT_METHODS = {
 # (Stripe's test bank accounts do the same over days).
 BANK_DEBIT = "pm_emulator_bankDebit"
 CONFIRMABLE = ("requires_payment_method", "requires_confirmation", "requires_action")
+# A debit under way (processing) cannot be cancelled, as at Stripe but for rare
+# payment methods.
 CANCELABLE = (
     "requires_payment_method",
     "requires_capture",
     "requires_confirmation",
     "requires_action",
-    "processing",
 )
 AUTHENTICATION_FAILED = (
     "We are unable to authenticate your payment method. Please choose a different "

@@ -5,7 +5,6 @@ from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.utils.crypto import constant_time_compare
 from django.utils.http import urlencode
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import intents, payments, store
@@ -150,9 +149,11 @@ def authenticate(request, intent_id):
 PUBLISHABLE_KEY = re.compile(r"pk_test_[A-Za-z0-9_]+")
 
 
-@csrf_exempt  # Another origin at Stripe: its requests carry keys, not cookies.
 @require_http_methods(["GET", "POST"])
 def browser_intent(request, intent_id, action=None):
+    """At Stripe another origin, asked with keys rather than cookies; here the
+    shop's own, so the stand-in sends the page's CSRF token like any form (the
+    webhook stays the shop's only CSRF-exempt view)."""
     data = request.POST if request.method == "POST" else request.GET
     try:
         intent = _client_intent(intent_id, data)

@@ -518,3 +518,141 @@ def test_a_merchant_switches_the_payment_page_in_the_admin(shopper, staff_client
     assert ShopSettings.load().payment_page == PaymentPage.ON_PAGE
     # The next checkout, with no deploy, pays on the shop's page
     assert PAY_URL.fullmatch(check_out(shopper, payment_page="on_page")["Location"])
+
+
+# --- Either page, never both ------------------------------------------------------
+
+
+def test_going_back_without_javascript_moves_the_order_to_the_hosted_page(
+    shopper, on_page
+):
+    order = pay_here(shopper)
+    intent_id = order.stripe_payment_intent_id
+
+    response = check_out(shopper)  # the same cart, the form sent without the mark
+
+    assert "/_stripe/pay/cs_test_" in response["Location"]
+    order.refresh_from_db()
+    assert (order.payment_page, order.stripe_payment_intent_id) == (
+        PaymentPage.HOSTED,
+        "",
+    )
+    assert order.stripe_session_id
+    assert store.load("payment_intent", intent_id)["status"] == "canceled"
+    on_page()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING  # the intent's cancel is not ours
+
+
+def test_pay_on_stripes_page_instead(shopper, on_page):
+    order = pay_here(shopper)
+    intent_id = order.stripe_payment_intent_id
+
+    response = shopper.post(f"/checkout/pay/{order.token}/hosted/")
+
+    assert response.status_code == 303
+    assert "/_stripe/pay/cs_test_" in response["Location"]
+    assert store.load("payment_intent", intent_id)["status"] == "canceled"
+    assert Client().post(f"/checkout/pay/{order.token}/hosted/").status_code == 404
+
+
+def test_an_intent_paid_meanwhile_is_not_switched(shopper, on_page):
+    order = pay_here(shopper)
+    confirm(order)
+
+    response = shopper.post(f"/checkout/pay/{order.token}/hosted/")
+
+    assert response["Location"] == f"/orders/{order.token}/"
+    order.refresh_from_db()
+    assert (order.status, order.payment_page, order.stripe_session_id) == (
+        OrderStatus.PAID,
+        PaymentPage.ON_PAGE,
+        None,
+    )
+
+
+def test_a_session_is_never_kept_on_an_order_paying_on_the_page(shopper, on_page):
+    from checkout.sessions import checkout_session_url
+    from orders.placement import CartNotReady
+
+    order = pay_here(shopper)
+    stale = Order.objects.get(pk=order.pk)
+    stale.payment_page = PaymentPage.HOSTED  # another tab's older copy
+
+    with pytest.raises(CartNotReady):
+        checkout_session_url(stale, "http://testserver/s/", "http://testserver/c/")
+
+    order.refresh_from_db()
+    assert order.stripe_session_id is None
+    [session] = EmulatedObject.objects.filter(type="checkout.session")
+    assert session.data["status"] == "expired"
+
+
+def test_a_hosted_checkout_supersedes_an_on_page_one_of_the_same_cart(
+    shopper, wines, on_page
+):
+    first = pay_here(shopper)
+    shopper.post("/cart/add/", {"variant": wines["red"].pk, "quantity": 1})
+
+    response = check_out(shopper)
+
+    assert "/_stripe/pay/cs_test_" in response["Location"]
+    first.refresh_from_db()
+    assert first.status == OrderStatus.CANCELLED
+    intent = store.load("payment_intent", first.stripe_payment_intent_id)
+    assert intent["status"] == "canceled"
+
+
+def test_paid_after_its_debit_failed_is_flagged(shopper, wines, on_page):
+    order = pay_here(shopper)
+    confirm(order, intents.BANK_DEBIT)
+    on_page()
+    intents.settle(order.stripe_payment_intent_id, succeeded=False)
+    # Delivered outside a commit: the cancel after the failure never runs
+    webhooks.deliver_pending(transport=on_page.transport)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.FAILED
+    assert store.load("payment_intent", order.stripe_payment_intent_id)["status"] == (
+        "requires_payment_method"
+    )
+
+    confirm(order)
+    on_page()
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert order.needs_attention is True
+    assert "Paid after its checkout failed (Payment failed)" in order.attention_reason
+
+
+def test_a_debit_under_way_keeps_its_hold_when_the_hold_time_ends(
+    shopper, wines, on_page
+):
+    order = pay_here(shopper)
+    confirm(order, intents.BANK_DEBIT)
+
+    with time_machine.travel(order.checkout_expires_at + timedelta(seconds=1)):
+        assert end_expired_checkouts() == 0
+
+    order.refresh_from_db()
+    assert (order.status, held(wines["red"])) == (OrderStatus.PROCESSING, 2)
+
+
+def test_a_stale_copy_does_not_cancel_an_order_that_got_its_intent(shopper, on_page):
+    from checkout.ending import cancel_order
+
+    order = pay_here(shopper)
+    stale = Order.objects.get(pk=order.pk)
+    stale.stripe_payment_intent_id = ""
+
+    cancel_order(stale, "released")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+
+
+def test_real_keys_load_stripe_js_from_stripe(settings):
+    from checkout.views import _stripe_js_url
+
+    settings.STRIPE_EMULATOR = False
+    assert _stripe_js_url() == "https://js.stripe.com/v3/"

@@ -36,7 +36,7 @@ def on_page(shop_server, db_reads, settings):
     WineVariant.objects.filter(pk=variant.pk).update(stock=variant.stock)
 
 
-def check_out(page, shop_server, variant, fill_checkout):
+def check_out(page, shop_server, variant, fill_checkout, card_form=True):
     page.goto(shop_server.url + variant.page.url)
     page.get_by_role("button", name="Add to cart").click()
     page.locator("[data-add-to-cart-status]").filter(has_text="Added").wait_for()
@@ -44,9 +44,10 @@ def check_out(page, shop_server, variant, fill_checkout):
     fill_checkout(
         page, EMAIL, "Ada Lovelace", "12 Analytical Row", "London", "EC1A 1BB", "GB"
     )
-    page.get_by_role("button", name=re.compile("^Pay .* securely$")).click()
+    page.get_by_role("button", name="Continue to payment").click()
     page.wait_for_url(re.compile(r".*/checkout/pay/[\w-]+/$"))
-    page.get_by_label("Card number").wait_for()
+    if card_form:
+        page.get_by_label("Card number").wait_for()
     return Order.objects.get(email=EMAIL, status=OrderStatus.PENDING)
 
 
@@ -160,6 +161,8 @@ def test_three_d_secure(page, shop_server, on_page, fill_checkout, outcome):
         "We are unable to authenticate your payment method."
         in page.locator(".messages").inner_text()
     )
+    # Focus is on the reason, for screen readers
+    assert page.evaluate("document.activeElement.classList.contains('message--error')")
     order.refresh_from_db()
     assert order.status == OrderStatus.PENDING
     # The same intent pays with another card
@@ -217,3 +220,17 @@ def test_the_button_waits_while_the_payment_is_confirmed_and_a_reload_pays_once(
     page.reload()
     assert_paid_page(page, order)
     assert charges_of(order).count() == 1
+
+
+def test_when_stripe_js_does_not_load_the_shopper_pays_on_stripes_page(
+    page, shop_server, on_page, fill_checkout
+):
+    page.route("**/stripe_emulator/stripe.js", lambda route: route.abort())
+    check_out(page, shop_server, on_page, fill_checkout, card_form=False)
+
+    assert page.locator("[data-pay-fallback]").is_visible()
+    page.get_by_role("button", name="Pay on Stripe's page instead").click()
+
+    page.wait_for_url(re.compile(r".*/_stripe/pay/cs_test_\w+$"))
+    order = Order.objects.get(email=EMAIL, status=OrderStatus.PENDING)
+    assert (order.payment_page, order.stripe_payment_intent_id) == ("hosted", "")

@@ -52,6 +52,9 @@
   // never made and the shopper pays on Stripe's hosted page.
   document.querySelectorAll("[data-payment-page]").forEach(function (input) {
     input.value = "on_page";
+    // The card is taken on the next page, which has its own Pay button.
+    var submit = input.form && input.form.querySelector("button[type=submit]");
+    if (submit) submit.textContent = "Continue to payment";
     document.querySelectorAll("[data-pays-hosted]").forEach(function (el) { el.hidden = true; });
     document.querySelectorAll("[data-pays-here]").forEach(function (el) { el.hidden = false; });
   });

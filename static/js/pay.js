@@ -31,10 +31,41 @@
     status.textContent = busy ? "Confirming your payment with your bank. Please keep this page open." : "";
   }
 
-  if (typeof window.Stripe !== "function") {
+  function showFallback() {
     document.querySelector("[data-pay-fallback]").hidden = false;
     form.hidden = true;
+  }
+
+  // The shopper's own clock for how long the bottles are set aside.
+  document.querySelectorAll("time[data-local-time]").forEach(function (time) {
+    var at = new Date(time.getAttribute("datetime"));
+    if (!isNaN(at)) time.textContent = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  });
+
+  // A reason the page was sent back with (3-D Secure failed): read it out first.
+  var flashed = document.querySelector(".messages .message--error");
+  if (flashed) {
+    flashed.setAttribute("tabindex", "-1");
+    flashed.focus();
+  }
+
+  if (typeof window.Stripe !== "function") {
+    showFallback();
     return;
+  }
+
+  function toSuccessPage(intent) {
+    var next = new URL(returnUrl, window.location.href);
+    next.searchParams.set("payment_intent", intent.id);
+    next.searchParams.set("payment_intent_client_secret", intent.client_secret);
+    next.searchParams.set("redirect_status", intent.status === "succeeded" ? "succeeded" : intent.status);
+    window.location.assign(next.toString());
+  }
+
+  function failed(message) {
+    busy = false;
+    setBusy(false);
+    showError(message || "Your payment could not be completed. Please try again.");
   }
 
   var stripe = window.Stripe(form.dataset.publishableKey);
@@ -44,6 +75,7 @@
   if (loading) loading.remove();
   payment.mount("[data-payment-element]");
   payment.on("ready", function () { button.disabled = false; });
+  payment.on("loaderror", showFallback);
 
   var busy = false;
   form.addEventListener("submit", function (event) {
@@ -52,27 +84,39 @@
     busy = true;
     errorBox.hidden = true;
     setBusy(true);
-    stripe
-      .confirmPayment({
+    var confirming;
+    try {
+      confirming = stripe.confirmPayment({
         elements: elements,
         confirmParams: { return_url: returnUrl },
         redirect: "if_required"
-      })
+      });
+    } catch (error) {
+      failed();
+      return;
+    }
+    confirming
       .then(function (result) {
-        if (result.error) {
-          busy = false;
-          setBusy(false);
-          // The Payment Element shows its own field errors; say the rest here.
-          if (result.error.type === "validation_error") return;
-          showError(result.error.message || "Your payment could not be completed. Please try again.");
+        var error = result.error;
+        if (!error) {
+          toSuccessPage(result.paymentIntent);
           return;
         }
-        var intent = result.paymentIntent;
-        var next = new URL(returnUrl, window.location.href);
-        next.searchParams.set("payment_intent", intent.id);
-        next.searchParams.set("payment_intent_client_secret", intent.client_secret);
-        next.searchParams.set("redirect_status", intent.status === "succeeded" ? "succeeded" : intent.status);
-        window.location.assign(next.toString());
-      });
+        var intent = error.payment_intent;
+        if (intent && (intent.status === "succeeded" || intent.status === "processing")) {
+          // Paid already (another tab, or an answer lost on the way): the
+          // success page asks Stripe.
+          toSuccessPage(intent);
+          return;
+        }
+        if (error.type === "validation_error") {
+          // The Payment Element says what is wrong with its fields.
+          busy = false;
+          setBusy(false);
+          return;
+        }
+        failed(error.message);
+      })
+      .catch(function () { failed(); });
   });
 })();

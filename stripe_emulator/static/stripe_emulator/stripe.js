@@ -50,9 +50,18 @@
   }
 
   // Resolves with the object, or rejects with Stripe's error object.
+  // At Stripe these requests carry keys, not cookies, to another origin. The
+  // emulator is the shop's own origin, where a POST needs the page's CSRF token.
+  function csrfToken() {
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : null;
+  }
+
   function request(method, path, params) {
     var url = new URL(path, API);
-    var init = { method: method, credentials: "omit", headers: {} };
+    var init = { method: method, credentials: "same-origin", headers: {} };
+    var token = csrfToken();
+    if (method !== "GET" && token) init.headers["X-CSRFToken"] = token;
     if (method === "GET") {
       url.search = encode(params);
     } else {
