@@ -11,6 +11,7 @@ from products.models import StockHold
 from .actions import LOG_ACTIONS
 from .coupons import CouponViewSet
 from .reports import REPORTS, ShopSummaryPanel
+from .shipping import ShippingMethodViewSet, ShippingZoneViewSet, TaxRateViewSet
 from .viewsets import (
     CustomerViewSet,
     HoldViewSet,
@@ -37,6 +38,9 @@ class ShopViewSetGroup(ViewSetGroup):
         CouponViewSet("coupons"),
         StripeEventViewSet("stripe_events", url_prefix="stripe-events"),
         HoldViewSet("shop_holds", url_prefix="holds"),
+        ShippingZoneViewSet("shipping_zones", url_prefix="shipping-zones"),
+        ShippingMethodViewSet("shipping_methods", url_prefix="shipping-methods"),
+        TaxRateViewSet("tax_rates", url_prefix="tax-rates"),
     ]
 
 

@@ -38,8 +38,59 @@ from products.models import (
     WinesIndexPage,
     WineVariant,
 )
+from shipping.models import ShippingZone, TaxRate
 
 from . import images as demo_images
+
+# (zone, countries, states, [(method, price, per bottle, free from, (days))])
+SHIPPING = [
+    (
+        "United States",
+        ["US"],
+        "",
+        [
+            ("Ground", "12.00", "1.00", "150", (3, 6)),
+            ("Express", "29.00", "2.00", None, (1, 2)),
+        ],
+    ),
+    (
+        "Alaska and Hawaii",
+        ["US"],
+        "AK, HI",
+        [("Air", "45.00", "3.00", None, (4, 7))],
+    ),
+    (
+        "Canada",
+        ["CA"],
+        "",
+        [("Standard", "25.00", "2.00", "250", (5, 8))],
+    ),
+    (
+        "Europe",
+        ["GB", "FR", "DE", "IT", "ES"],
+        "",
+        [
+            ("International courier", "35.00", "3.00", "300", (5, 9)),
+            ("Express courier", "60.00", "4.00", None, (2, 4)),
+        ],
+    ),
+]
+# (country, state, name, rate %, also on shipping); Oregon and the other states
+# without a rate here charge no sales tax.
+TAX_RATES = [
+    ("US", "CA", "Sales tax", "7.25", False),
+    ("US", "NY", "Sales tax", "8.875", True),
+    ("US", "WA", "Sales tax", "6.5", True),
+    ("US", "TX", "Sales tax", "6.25", True),
+    ("US", "IL", "Sales tax", "6.25", False),
+    ("CA", "", "GST", "5", True),
+    ("CA", "ON", "HST", "13", True),
+    ("GB", "", "VAT", "20", True),
+    ("FR", "", "TVA", "20", True),
+    ("DE", "", "MwSt", "19", True),
+    ("IT", "", "IVA", "22", True),
+    ("ES", "", "IVA", "21", True),
+]
 
 ADMIN_USERNAME = "admin"
 # (username, group or None for a superuser, first name)
@@ -283,6 +334,7 @@ class DemoBuilder:
         with transaction.atomic():
             self.coupons()
             self.shop_settings()
+            self.shipping()
             logins = self.users()
         return logins
 
@@ -365,17 +417,24 @@ class DemoBuilder:
             (
                 "delivery",
                 "Delivery",
-                "We ship within 2–4 working days in temperature-safe boxes. Orders "
-                "over $150 travel free.",
+                "We ship in temperature-safe boxes, insured to your door.",
             ),
             (
                 "terms",
                 "Terms and conditions",
                 "We sell alcohol only to adults of legal drinking age in the "
-                "country of delivery. Prices include sales tax where it applies.",
+                "country of delivery. Tax is added at checkout where your address "
+                "has a rate.",
             ),
         ]:
-            self.child(home, StandardPage, slug, title=title, intro=intro)
+            self.child(
+                home,
+                StandardPage,
+                slug,
+                title=title,
+                intro=intro,
+                show_delivery_rates=slug == "delivery",
+            )
 
     def grapes(self):
         grapes = {}
@@ -471,6 +530,7 @@ class DemoBuilder:
                 variants.append(
                     WineVariant(
                         label="Magnum 150 cl",
+                        bottles=2,
                         sku=f"{region.code}-{number:04d}-150",
                         price=base_price * 2 + Decimal("6"),
                         stock=0 if sold_out else rng.choice([0, 1, 3, 6]),
@@ -481,6 +541,7 @@ class DemoBuilder:
                 variants.append(
                     WineVariant(
                         label="Case of 6",
+                        bottles=6,
                         sku=f"{region.code}-{number:04d}-C6",
                         price=(base_price * 6 * Decimal("0.9")).quantize(Decimal("1"))
                         - Decimal("0.01"),
@@ -563,6 +624,35 @@ class DemoBuilder:
             )
             settings.save()
         self.log("Shop settings filled")
+
+    def shipping(self):
+        """Zones, methods and tax rates for the seven countries the shop delivers
+        to, each set once (a merchant's changes stay)."""
+        if not ShippingZone.objects.exists():
+            for zone_name, countries, states, methods in SHIPPING:
+                zone = ShippingZone.objects.create(
+                    name=zone_name, countries=countries, states=states
+                )
+                for order, (name, price, per_bottle, free, days) in enumerate(methods):
+                    zone.methods.create(
+                        name=name,
+                        price=Decimal(price),
+                        per_bottle=Decimal(per_bottle),
+                        free_above=Decimal(free) if free else None,
+                        min_days=days[0],
+                        max_days=days[1],
+                        sort_order=order,
+                    )
+        if not TaxRate.objects.exists():
+            for country, state, name, rate, on_shipping in TAX_RATES:
+                TaxRate.objects.create(
+                    country=country,
+                    state=state,
+                    name=name,
+                    rate=Decimal(rate),
+                    applies_to_shipping=on_shipping,
+                )
+        self.log(f"Shipping: {len(SHIPPING)} zones, {len(TAX_RATES)} tax rates")
 
     def users(self):
         """The admin and one demo user per group, created once.

@@ -1,5 +1,6 @@
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Prefetch
 from django_countries.fields import CountryField
 from wagtail.admin.panels import (
     FieldPanel,
@@ -15,6 +16,7 @@ from wagtail.search import index
 import pagecache
 from core.blocks import BodyBlock
 from products.models import WinePage, cacheable_page
+from shipping.models import ShippingMethod, ShippingZone
 
 
 class HomePage(Page):
@@ -72,6 +74,11 @@ class StandardPage(Page):
         related_name="+",
     )
     body = StreamField(BodyBlock(), blank=True)
+    show_delivery_rates = models.BooleanField(
+        default=False,
+        help_text="List where the shop delivers, by which methods and at what "
+        "price, as set in Shop › Shipping zones and methods.",
+    )
 
     search_fields = Page.search_fields + [
         index.SearchField("intro"),
@@ -81,7 +88,20 @@ class StandardPage(Page):
         FieldPanel("intro"),
         FieldPanel("image"),
         FieldPanel("body"),
+        FieldPanel("show_delivery_rates"),
     ]
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        if self.show_delivery_rates:
+            context["delivery_zones"] = ShippingZone.objects.prefetch_related(
+                Prefetch(
+                    "methods",
+                    queryset=ShippingMethod.objects.filter(active=True),
+                )
+            )
+            context["prices_include_tax"] = shop_settings(request).prices_include_tax
+        return context
 
     parent_page_types = ["home.HomePage", "home.StandardPage"]
     subpage_types = ["home.StandardPage"]
@@ -133,6 +153,13 @@ class ShopSettings(BaseGenericSetting):
         help_text="How long a checkout holds its bottles and coupon for the shopper "
         "paying on Stripe: 30 minutes (Stripe's shortest) to 24 hours.",
     )
+    prices_include_tax = models.BooleanField(
+        "prices include tax",
+        default=False,
+        help_text="Ticked: wine prices are entered with tax in them (as in Europe) "
+        "and invoices show the tax they contain. Unticked: tax is added at "
+        "checkout by the delivery address's rate (Shop › Tax rates).",
+    )
     payment_page = models.CharField(
         max_length=10,
         choices=PaymentPage.choices,
@@ -160,6 +187,7 @@ class ShopSettings(BaseGenericSetting):
                     FieldPanel("legal_name"),
                     FieldPanel("address"),
                     FieldPanel("tax_id"),
+                    FieldPanel("prices_include_tax"),
                     FieldPanel("logo"),
                 ],
                 heading="Invoices",

@@ -17,7 +17,9 @@ ADDRESS_FIELDS = (
     "address_line2",
     "city",
     "postal_code",
+    "state",
     "country",
+    "phone",
 )
 
 

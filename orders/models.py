@@ -51,11 +51,27 @@ class Order(models.Model):
     address_line2 = models.CharField("address line 2", max_length=200, blank=True)
     city = models.CharField(max_length=100)
     postal_code = models.CharField(max_length=20)
+    state = models.CharField("state or province", max_length=64, blank=True)
     country = CountryField()
+    phone = models.CharField(max_length=20, blank=True, help_text="For the courier.")
 
     currency = models.CharField(max_length=3)
     subtotal = models.DecimalField(max_digits=12, decimal_places=2)
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # Shipping and tax as the checkout computed them (shipping/totals.py): total =
+    # subtotal − discount + shipping (+ tax unless the prices include it).
+    shipping_method = models.CharField(max_length=100, blank=True)
+    shipping = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # Of ``tax``, what is on the shipping; the rate (one per address) for reports.
+    shipping_tax = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    tax_name = models.CharField(max_length=50, blank=True)
+    tax_percent = models.DecimalField(
+        max_digits=6, decimal_places=3, null=True, blank=True
+    )
+    prices_include_tax = models.BooleanField(default=False)
+    # [{"label", "percent", "country", "state", "taxable", "amount"}], by rate.
+    tax_lines = models.JSONField(default=list, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2)
     coupon_code = models.CharField(max_length=50, blank=True)
 
@@ -147,6 +163,16 @@ class Order(models.Model):
         return bool(self.stripe_session_id) or (
             self.pays_on_page and bool(self.stripe_payment_intent_id)
         )
+
+    @property
+    def goods_total(self):
+        """What the goods sold for, after the discount (and, for reports, before
+        shipping; with prices including tax, the tax is in it)."""
+        return self.subtotal - self.discount
+
+    @property
+    def tax_added(self):
+        return 0 if self.prices_include_tax else self.tax
 
     @property
     def currency_code(self):
@@ -362,7 +388,9 @@ class Customer(models.Model):
     address_line2 = models.CharField("address line 2", max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
     postal_code = models.CharField(max_length=20, blank=True)
+    state = models.CharField("state or province", max_length=64, blank=True)
     country = CountryField(blank=True)
+    phone = models.CharField(max_length=20, blank=True)
     stripe_customer_id_test = models.CharField(
         "Stripe Customer (test mode)", max_length=255, blank=True
     )

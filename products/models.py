@@ -492,9 +492,16 @@ class WineVariant(Orderable):
     active = models.BooleanField(
         default=True, help_text="Untick to stop selling this variant."
     )
+    bottles = models.PositiveSmallIntegerField(
+        default=1,
+        blank=True,  # left empty: one
+        validators=[MinValueValidator(1)],
+        help_text="Bottles in one unit (a case of 6: 6); shipping may charge per "
+        "bottle.",
+    )
 
     panels = [
-        FieldRowPanel([FieldPanel("label"), FieldPanel("sku")]),
+        FieldRowPanel([FieldPanel("label"), FieldPanel("sku"), FieldPanel("bottles")]),
         FieldRowPanel([FieldPanel("price"), FieldPanel("stock"), FieldPanel("active")]),
         HoldsPanel(),
     ]
@@ -507,6 +514,11 @@ class WineVariant(Orderable):
 
     def __str__(self):
         return f"{self.page.title} – {self.label} ({self.sku})"
+
+    def save(self, *args, **kwargs):
+        if self.bottles is None:
+            self.bottles = 1
+        super().save(*args, **kwargs)
 
     @property
     def held(self):

@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "home",
     "products",
     "coupons",
+    "shipping",
     "cart",
     "orders",
     "checkout",

