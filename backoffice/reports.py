@@ -6,9 +6,11 @@ orders count as sales (they were paid) and their refunds are shown beside them.
 """
 
 from datetime import timedelta
+from decimal import Decimal
 
 import django_filters
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     ExpressionWrapper,
@@ -18,6 +20,7 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, Substr, TruncDate
 from django.urls import reverse
@@ -59,7 +62,10 @@ class SalesReportView(SafeExportMixin, ReportView):
     """Subclasses group ``self.paid_orders()`` (already filtered) into rows."""
 
     filterset_class = PaidBetweenFilterSet
-    money_columns = {"subtotal", "discount", "total", "refunded", "net", "revenue"}
+    money_columns = {
+        *("subtotal", "discount", "total", "refunded", "net", "revenue"),
+        *("sales", "shipping_net", "tax_collected"),
+    }
     header_icon = "table"
     paginate_by = 100
     permission_policy = ModelPermissionPolicy(Order)
@@ -117,6 +123,9 @@ class SalesByDayView(SalesReportView):
         column("orders", "Orders"),
         column("subtotal", "Subtotal"),
         column("discount", "Discount"),
+        column("sales", "Sales less tax and shipping"),
+        column("shipping_net", "Shipping less tax"),
+        column("tax_collected", "Tax"),
         column("total", "Total"),
         column("refunded", "Refunded"),
         column("net", "Net"),
@@ -124,18 +133,92 @@ class SalesByDayView(SalesReportView):
 
     def rows(self, orders):
         return (
-            orders.annotate(day=TruncDate("paid_at"))
+            orders.annotate(
+                day=TruncDate("paid_at"),
+                # per order, before the sums below take these fields' names
+                order_sales=SALES_LESS_TAX,
+                order_shipping=SHIPPING_LESS_TAX,
+            )
             .values("day")
             .annotate(
                 orders=Count("pk"),
                 subtotal=money_sum("subtotal"),
                 discount=money_sum("discount"),
+                sales=money_sum("order_sales"),
+                shipping_net=money_sum("order_shipping"),
+                tax_collected=money_sum("tax"),
                 total=money_sum("total"),
                 refunded=money_sum("amount_refunded"),
             )
             .annotate(net=F("total") - F("refunded"))
             .order_by("-day")
         )
+
+
+# An order's goods and shipping without their tax: with prices that include tax,
+# the tax is taken out of each; added on top, it was never in them.
+INCLUDED = Q(prices_include_tax=True)
+NOTHING = Value(Decimal(0), output_field=MONEY)
+SALES_LESS_TAX = ExpressionWrapper(
+    F("subtotal")
+    - F("discount")
+    - Case(
+        When(INCLUDED, then=F("tax") - F("shipping_tax")),
+        default=NOTHING,
+        output_field=MONEY,
+    ),
+    output_field=MONEY,
+)
+SHIPPING_LESS_TAX = ExpressionWrapper(
+    F("shipping")
+    - Case(When(INCLUDED, then=F("shipping_tax")), default=NOTHING, output_field=MONEY),
+    output_field=MONEY,
+)
+
+
+class TaxCollectedView(SalesReportView):
+    page_title = "Tax collected"
+    name = "tax_collected"
+    columns = [
+        column("country", "Country"),
+        column("state", "State or province"),
+        column("tax_name", "Tax"),
+        column("tax_percent", "Rate (%)"),
+        column("orders", "Orders"),
+        column("taxable", "Taxed sales and shipping"),
+        column("tax_collected", "Tax"),
+        column("tax_refunded", "Of which on orders refunded in full"),
+    ]
+    money_columns = {"taxable", "tax_collected", "tax_refunded"}
+
+    def rows(self, orders):
+        return (
+            orders.exclude(tax_name="")
+            .annotate(order_taxed=TAXED)
+            .values("country", "state", "tax_name", "tax_percent")
+            .annotate(
+                orders=Count("pk"),
+                taxable=money_sum("order_taxed"),
+                tax_collected=money_sum("tax"),
+                tax_refunded=Coalesce(
+                    money_sum("tax", filter=Q(status=OrderStatus.REFUNDED)), NOTHING
+                ),
+            )
+            .order_by("country", "state", "tax_name")
+        )
+
+
+# What an order's tax was on (without the tax): goods after the discount, and the
+# shipping where the rate taxes it.
+TAXED = ExpressionWrapper(
+    SALES_LESS_TAX
+    + Case(
+        When(shipping_tax__gt=0, then=SHIPPING_LESS_TAX),
+        default=NOTHING,
+        output_field=MONEY,
+    ),
+    output_field=MONEY,
+)
 
 
 LINE_REVENUE = ExpressionWrapper(F("unit_price") * F("quantity"), output_field=MONEY)
@@ -236,7 +319,13 @@ class CouponUseView(SalesReportView):
 
 REPORTS = {
     report.name: report
-    for report in (SalesByDayView, SalesByWineView, SalesByPlaceView, CouponUseView)
+    for report in (
+        SalesByDayView,
+        SalesByWineView,
+        SalesByPlaceView,
+        CouponUseView,
+        TaxCollectedView,
+    )
 }
 
 

@@ -300,6 +300,7 @@ CHECKOUT_FORM = {
     "address_line1": "1 Loopback Lane",
     "city": "Localhost",
     "postal_code": "12345",
+    "state": "NY",
     "country": "US",
     "legal_age": "on",
 }

@@ -27,11 +27,13 @@ import pagecache
 from core.money import quantize, shop_currency
 from coupons import services as coupon_rules
 from coupons.pricing import discount_for
+from home.models import shop_settings
 from orders.models import Order, OrderLine
 from orders.placement import cart_holders
 from orders.status import SOLD
 from products import stock
 from products.models import MAX_LINE_QUANTITY, WineVariant
+from shipping import services as shipping
 
 from .models import SavedCart
 
@@ -40,7 +42,7 @@ MAX_LINES = 50
 MAX_ORDERS = 5
 CART_RENDITION = "fill-96x120"
 LINE_FIELDS = (
-    *("label", "sku", "price", "stock", "active"),
+    *("label", "sku", "price", "stock", "active", "bottles"),
     *("page__title", "page__vintage", "page__live", "page__url_path", "page__image"),
 )
 
@@ -127,6 +129,19 @@ class CartLine:
     @property
     def max_quantity(self):
         return min(self.available, MAX_LINE_QUANTITY)
+
+    @property
+    def bottles(self):
+        return self.variant.bottles * self.quantity
+
+
+# Where the cart's delivery is estimated for, beside the cart in the session (it
+# is not the cart's contents: changing it makes no new cart version).
+DESTINATION_KEY = "ship_to"
+
+
+def remember_destination(session, country, state=""):
+    session[DESTINATION_KEY] = {"country": country, "state": state or ""}
 
 
 class Cart:
@@ -312,7 +327,45 @@ class Cart:
 
     @property
     def total(self):
+        """The goods after the discount; ``quote`` adds shipping and tax."""
         return quantize(self.subtotal - self.discount)
+
+    @property
+    def bottles(self):
+        return sum(line.bottles for line in self.lines)
+
+    def estimate(self):
+        """The totals for where the shopper said they want it delivered (the
+        cart page's estimate, or their last checkout's address), by the cheapest
+        method: ``{"country", "state", "totals", "method"}``, or None if the
+        shopper has not said or the shop does not deliver there ("refused")."""
+        where = self.session.get(DESTINATION_KEY) or {}
+        country, state = where.get("country"), where.get("state", "")
+        if not country or not self.lines:
+            return None
+        include = shop_settings(self.request).prices_include_tax
+        try:
+            totals, method = self.quote(country, state, None, include)
+        except shipping.NoDelivery as refused:
+            return {"country": country, "state": state, "refused": refused.reason}
+        return {"country": country, "state": state, "totals": totals, "method": method}
+
+    def quote(self, country, state="", method=None, prices_include_tax=False):
+        """(Totals, method) for sending this cart to the address, by ``method`` or
+        the cheapest; shipping.services.NoDelivery if nothing goes there. The
+        order placed for it computes the same (orders/placement.py)."""
+        lines, currency = self.lines, shop_currency()
+        return shipping.quote(
+            [quantize(line.unit_price, currency) * line.quantity for line in lines],
+            self.bottles,
+            self.discount,
+            currency=currency,
+            country=country,
+            state=state,
+            method=method,
+            prices_include_tax=prices_include_tax,
+            request=self.request,
+        )
 
     def _forget_paid_order(self):
         """What an order of this cart was paid for leaves the cart before anything
@@ -445,6 +498,9 @@ class Cart:
             "count": self.count,
             "version": self.version,
         }
+        estimate = self.estimate()
+        if estimate is not None:
+            data["estimate"] = _estimate_json(estimate)
         if self._notices:
             data["notices"] = list(self._notices)
         return data
@@ -681,3 +737,22 @@ def _paid_orders(tokens):
     ).values_list("order__token", "variant_id", "quantity"):
         lines[token][1].append((variant_id, quantity))
     return lines
+
+
+def _estimate_json(estimate):
+    if "refused" in estimate:
+        return {
+            "country": estimate["country"],
+            "state": estimate["state"],
+            "refused": estimate["refused"],
+        }
+    totals, method = estimate["totals"], estimate["method"]
+    return {
+        "country": estimate["country"],
+        "state": estimate["state"],
+        "method": method.name if method else None,
+        "shipping": str(totals.shipping),
+        "tax": str(totals.tax),
+        "prices_include_tax": totals.prices_include_tax,
+        "total": str(totals.total),
+    }

@@ -10,5 +10,6 @@ urlpatterns = [
     path("remove/", views.remove, name="remove"),
     path("clear/", views.clear, name="clear"),
     path("coupon/", views.coupon, name="coupon"),
+    path("destination/", views.destination, name="destination"),
     path("api/", views.api, name="api"),
 ]

@@ -13,8 +13,18 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from coupons.services import CouponRejected, TooManyAttempts
+from shipping import addresses
 
-from .services import Cart, CartBusy, CartConflict, CartError, thumbnails
+from .forms import DestinationForm
+from .services import (
+    DESTINATION_KEY,
+    Cart,
+    CartBusy,
+    CartConflict,
+    CartError,
+    remember_destination,
+    thumbnails,
+)
 
 MAX_API_BODY = 64 * 1024
 
@@ -72,7 +82,7 @@ def _tidied(request, cart):
     return cart
 
 
-def _render_cart(request, cart, errors=None, status=200):
+def _render_cart(request, cart, errors=None, status=200, destination_form=None):
     for notice in cart.notices:
         messages.warning(request, notice)
     cart = _tidied(request, cart)
@@ -82,7 +92,15 @@ def _render_cart(request, cart, errors=None, status=200):
     return TemplateResponse(
         request,
         "cart/cart.html",
-        {"cart": cart, "lines": lines, "rows": rows, "errors": errors or {}},
+        {
+            "cart": cart,
+            "lines": lines,
+            "rows": rows,
+            "errors": errors or {},
+            "estimate": cart.estimate(),
+            "destination_form": destination_form
+            or DestinationForm(initial=_destination(request), request=request),
+        },
         status=status,
     )
 
@@ -200,6 +218,30 @@ def coupon(request):
         cart,
         f"Coupon {applied.code} applied: {applied.description or 'discount'}.",
     )
+
+
+def _destination(request):
+    where = request.session.get(DESTINATION_KEY) or {}
+    country = where.get("country", "")
+    return {
+        "country": country,
+        "state": addresses.state_value(country, where.get("state", "")),
+    }
+
+
+@cart_form
+def destination(request):
+    """Where to estimate delivery and tax for: kept in the session, beside the
+    cart (changing it changes no cart version)."""
+    form = DestinationForm(request.POST, request=request)
+    if not form.is_valid():
+        return _render_cart(
+            request, Cart.for_request(request), status=400, destination_form=form
+        )
+    remember_destination(
+        request.session, form.cleaned_data["country"], form.cleaned_data["state"]
+    )
+    return redirect("cart:detail")
 
 
 @cart_form

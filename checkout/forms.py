@@ -1,7 +1,11 @@
 from django import forms
 from django_countries import countries
 
+from core.money import format_money
 from home.models import ShopSettings
+from shipping import addresses
+from shipping import services as shipping
+from shipping.models import ShippingMethod
 
 
 class CheckoutForm(forms.Form):
@@ -15,7 +19,29 @@ class CheckoutForm(forms.Form):
     )
     city = forms.CharField(max_length=100)
     postal_code = forms.CharField(label="Postal code", max_length=20)
+    # A select of the delivery countries' states (values such as US-NY); a bare
+    # code (NY) is read for the chosen country. The country's rules check it.
+    state = forms.CharField(
+        label="State, province or region",
+        max_length=64,
+        required=False,
+        widget=forms.Select,
+        help_text="Where the country has them (US states, Canadian provinces, "
+        "Italian and Spanish provinces).",
+    )
     country = forms.ChoiceField(label="Delivery country")
+    phone = forms.CharField(
+        label="Phone",
+        max_length=30,
+        required=False,
+        help_text="For the courier, if they need to reach you.",
+    )
+    shipping_method = forms.ChoiceField(
+        label="Delivery",
+        required=False,
+        widget=forms.RadioSelect,
+        help_text="Methods for your address; the cheapest if you do not choose.",
+    )
     legal_age = forms.BooleanField(
         label="I am of legal drinking age in the delivery country.",
         error_messages={
@@ -34,6 +60,22 @@ class CheckoutForm(forms.Form):
         self.fields["country"].error_messages["invalid_choice"] = (
             "We do not deliver to that country yet."
         )
+        self.fields["state"].widget.choices = [
+            ("", "—"),
+            *addresses.state_choices(frozenset(codes)),
+        ]
+        methods = ShippingMethod.objects.filter(active=True).select_related("zone")
+        self.fields["shipping_method"].choices = [
+            (
+                str(method.pk),
+                f"{method.name} ({method.zone.name}): "
+                f"{format_money(method.price)}, {method.estimate}",
+            )
+            for method in methods
+        ]
+        self.fields["shipping_method"].error_messages["invalid_choice"] = (
+            "That delivery method is not offered any more; choose another."
+        )
         autocomplete = {
             "email": "email",
             "name": "name",
@@ -41,7 +83,59 @@ class CheckoutForm(forms.Form):
             "address_line2": "address-line2",
             "city": "address-level2",
             "postal_code": "postal-code",
+            "state": "address-level1",
             "country": "country",
+            "phone": "tel",
         }
         for name, token in autocomplete.items():
             self.fields[name].widget.attrs["autocomplete"] = token
+
+    def clean(self):
+        data = super().clean()
+        country = data.get("country")
+        if not country:
+            return data
+        state = addresses.parse_state(data.get("state"), country)
+        if state is None:
+            self.add_error(
+                "state",
+                f"Choose a {addresses.area_name(country)} of the delivery country.",
+            )
+            return data
+        data["state"] = state
+        normal, errors = addresses.check(
+            country,
+            state=data.get("state", ""),
+            city=data.get("city", ""),
+            postal_code=data.get("postal_code", ""),
+            street=data.get("address_line1", ""),
+        )
+        for field, message in errors.items():
+            if field in self.fields and field not in self.errors:
+                self.add_error(field, message)
+        if not errors:
+            data.update(normal)
+        if not errors:
+            self._check_delivery(data)
+        if data.get("phone"):
+            try:
+                data["phone"] = addresses.phone(data["phone"], country)
+            except ValueError as invalid:
+                self.add_error("phone", str(invalid))
+        return data
+
+    def _check_delivery(self, data):
+        country, state = data["country"], data.get("state", "")
+        if not shipping.charges_shipping():
+            return
+        options = shipping.methods_for(country, state)
+        if not options:
+            self.add_error("country", shipping.no_delivery_reason(country, state))
+            return
+        chosen = data.get("shipping_method")
+        if chosen and chosen not in {str(method.pk) for method in options}:
+            names = ", ".join(method.name for method in options)
+            self.add_error(
+                "shipping_method",
+                f"That method does not deliver to this address; choose {names}.",
+            )

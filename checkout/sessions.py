@@ -36,7 +36,8 @@ def checkout_session_params(order, success_url, cancel_url, stripe_coupon=None):
                 "quantity": line.quantity,
             }
             for line in order.lines.all()
-        ],
+        ]
+        + _tax_item(order),
         "client_reference_id": order.reference,
         "metadata": {"order_reference": order.reference},
         "payment_intent_data": {"metadata": {"order_reference": order.reference}},
@@ -52,7 +53,42 @@ def checkout_session_params(order, success_url, cancel_url, stripe_coupon=None):
         params["customer_creation"] = "always"
     if stripe_coupon:
         params["discounts"] = [{"coupon": stripe_coupon}]
+    if order.shipping_method:
+        params["shipping_options"] = [
+            {
+                "shipping_rate_data": {
+                    "type": "fixed_amount",
+                    "display_name": order.shipping_method[:100],
+                    "fixed_amount": {
+                        "amount": to_minor_units(order.shipping, currency),
+                        "currency": currency,
+                    },
+                }
+            }
+        ]
     return params
+
+
+def _tax_item(order):
+    """The tax the order adds to its prices, as one line: the shop computes it
+    (shipping/totals.py), so Stripe's amount_total equals the order's total to
+    the cent. Prices that include tax add none."""
+    if not order.tax_added:
+        return []
+    labels = ", ".join(line["label"] for line in order.tax_lines) or "Tax"
+    return [
+        {
+            "price_data": {
+                "currency": order.currency,
+                "unit_amount": to_minor_units(order.tax, order.currency),
+                "product_data": {
+                    "name": f"Tax ({labels})",
+                    "metadata": {"sku": "TAX"},
+                },
+            },
+            "quantity": 1,
+        }
+    ]
 
 
 def _stripe_coupon(client, order):

@@ -16,6 +16,7 @@ from django.http import (
     JsonResponse,
 )
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.templatetags.static import static
 from django.urls import reverse
 from django.utils import timezone
@@ -23,13 +24,16 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cart.services import Cart, CartBusy
+from cart.services import Cart, CartBusy, remember_destination
 from core import ratelimit
 from core.security import header_value
 from home.models import PaymentPage, ShopSettings
 from orders.models import Invoice, Order
 from orders.placement import CONTACT_FIELDS, CartNotReady, place_order
 from orders.status import OrderStatus
+from shipping import addresses
+from shipping import services as shipping
+from shipping.totals import shipping_cost
 
 from . import stripe_api
 from .ending import (
@@ -85,7 +89,8 @@ def _prefill(request):
         order = request.user.orders.first()
     if order is not None:
         return {field: getattr(order, field) for field in CONTACT_FIELDS} | {
-            "country": order.country.code
+            "country": order.country.code,
+            "state": addresses.state_value(order.country.code, order.state),
         }
     if request.user.is_authenticated:
         return {"email": request.user.email, "name": request.user.get_full_name()}
@@ -119,6 +124,7 @@ def start(request):
                         "cart": cart,
                         "lines": cart.lines,
                         "payment_error": TOO_MANY_CHECKOUTS,
+                        **_summary(request, form, cart),
                     },
                     status=429,
                 )
@@ -133,6 +139,9 @@ def start(request):
                 def remember(cart):
                     remember_order(request, order)
                     cart.attach_order(order.token)
+                    remember_destination(
+                        request.session, order.country.code, order.state
+                    )
 
                 try:
                     Cart.change(request, remember)
@@ -163,9 +172,80 @@ def start(request):
     return render(
         request,
         "checkout/checkout.html",
-        {"form": form, "cart": cart, "lines": cart.lines, "payment_error": error},
+        {
+            "form": form,
+            "cart": cart,
+            "lines": cart.lines,
+            "payment_error": error,
+            **_summary(request, form, cart),
+        },
         status=status,
     )
+
+
+def _summary(request, form, cart):
+    return {
+        "charges_shipping": shipping.charges_shipping(request),
+        # Before the address is known, the goods' total is the total only where
+        # neither shipping nor tax is charged.
+        "total_known": not (
+            shipping.charges_shipping(request) or shipping.charges_tax(request)
+        ),
+        **_delivery(request, form, cart),
+    }
+
+
+@require_GET
+def quote(request):
+    """The checkout page's delivery methods and totals for the address typed so
+    far (its script asks as the shopper chooses the country, state or method)."""
+    cart = Cart.for_request(request)
+    form = CheckoutForm(initial=request.GET.dict(), request=request)
+    context = {"form": form, "cart": cart, **_summary(request, form, cart)}
+    return JsonResponse(
+        {
+            part: render_to_string(f"checkout/_{template}.html", context, request)
+            for part, template in (
+                ("methods", "delivery_methods"),
+                ("totals", "totals"),
+                ("submit", "submit_label"),
+            )
+        }
+    )
+
+
+def _delivery(request, form, cart):
+    """The delivery methods for the address in the form (as sent, or prefilled)
+    with their prices for this cart, and the totals by the chosen one or the
+    cheapest: what the order placed from it will charge."""
+    data = form.data if form.is_bound else form.initial
+    country = data.get("country") or ""
+    if country not in dict(form.fields["country"].choices):
+        return {}
+    state = addresses.normal_state(
+        country, addresses.parse_state(data.get("state"), country) or ""
+    )
+    include = ShopSettings.load(request_or_site=request).prices_include_tax
+    if not shipping.charges_shipping():
+        totals, _ = cart.quote(country, state, None, include)
+        return {"quote": totals}
+    options = shipping.methods_for(country, state, request)
+    if not options:
+        return {"refused": shipping.no_delivery_reason(country, state)}
+    chosen = next(
+        (m for m in options if str(m.pk) == str(data.get("shipping_method") or "")),
+        None,
+    )
+    totals, method = cart.quote(country, state, chosen, include)
+    goods = totals.goods
+    return {
+        "methods": [
+            (m, shipping_cost(m, cart.bottles, goods, totals.currency)) for m in options
+        ],
+        "quote": totals,
+        "quote_method": method,
+        "chosen_method": str(method.pk),
+    }
 
 
 def _session_url(request, order):
@@ -305,7 +385,8 @@ def pay(request, token):
             "payment_error": error,
             # The cart was changed (another tab, the back button) after this
             # order was placed: this page pays for the order as it is.
-            "cart_changed": bool(cart) and cart.checkout_key != order.checkout_key,
+            "cart_changed": bool(cart)
+            and not order.checkout_key.startswith(f"{cart.checkout_key}:"),
         },
         status=status,
     )

@@ -1,6 +1,7 @@
 """Turning a cart into one pending order (checkout/sessions.py then makes its one
 Stripe Checkout Session, or checkout/intents.py its one PaymentIntent)."""
 
+import hashlib
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
@@ -10,6 +11,8 @@ from django.utils import timezone
 
 from core.money import quantize, shop_currency
 from home.models import PaymentPage, ShopSettings
+from shipping import services as shipping
+from shipping.totals import as_json
 
 from . import holds
 from .customers import ADDRESS_FIELDS, returning_stripe_customer
@@ -51,7 +54,8 @@ def place_order(cart, contact, user=None, livemode=False, payment_page=None):
         raise CartNotReady(list(cart.notices))
     if not lines:
         raise CartNotReady(["Your cart is empty."])
-    key = cart.checkout_key
+    totals, method = _quote(cart, lines, contact)
+    key = f"{cart.checkout_key}:{_delivery_digest(contact, method, totals)}"
     with transaction.atomic():
         order = (
             Order.objects.select_for_update()
@@ -61,7 +65,7 @@ def place_order(cart, contact, user=None, livemode=False, payment_page=None):
         if order is not None and not _window_too_short(order):
             email_changed = order.email != contact["email"]
             for field in CONTACT_FIELDS:
-                setattr(order, field, contact[field])
+                setattr(order, field, contact.get(field, ""))
             if not order.payment_started:
                 order.payment_page = payment_page
                 if email_changed:
@@ -78,7 +82,14 @@ def place_order(cart, contact, user=None, livemode=False, payment_page=None):
         try:
             with transaction.atomic():
                 return _create_order(
-                    key, lines, cart, contact, user, livemode, payment_page
+                    key,
+                    lines,
+                    cart,
+                    contact,
+                    user,
+                    livemode,
+                    payment_page,
+                    (totals, method),
                 )
         except HoldRefused as refused:
             raise CartNotReady(refused.reasons, stale=True) from refused
@@ -94,7 +105,51 @@ def _window_too_short(order):
     )
 
 
-def _create_order(key, lines, cart, contact, user, livemode, payment_page):
+def _quote(cart, lines, contact):
+    """(totals, method) for sending ``lines`` to the contact's address by the
+    method chosen, or the cheapest: the same quote the cart and checkout pages
+    show (shipping/services.py). CartNotReady if nothing goes there."""
+    country, state = contact["country"], contact.get("state", "")
+    chosen = contact.get("shipping_method")
+    method = None
+    if chosen and shipping.charges_shipping():
+        method = shipping.method_for(getattr(chosen, "pk", chosen), country, state)
+    currency = shop_currency()
+    try:
+        return shipping.quote(
+            [quantize(line.unit_price, currency) * line.quantity for line in lines],
+            sum(line.bottles for line in lines),
+            cart.discount,
+            currency=currency,
+            country=country,
+            state=state,
+            method=method,
+            prices_include_tax=ShopSettings.load().prices_include_tax,
+        )
+    except shipping.NoDelivery as refused:
+        raise CartNotReady([refused.reason]) from refused
+
+
+def _delivery_digest(contact, method, totals):
+    """Where, how and for how much the order is sent, in its checkout key: a
+    changed address or method, or rates a merchant changed since, price a new
+    order (the old one is superseded); anything else finds the same order."""
+    where = "|".join(
+        str(part)
+        for part in (
+            contact["country"],
+            contact.get("state", ""),
+            getattr(method, "pk", ""),
+            totals.shipping,
+            totals.tax,
+            totals.total,
+            totals.prices_include_tax,
+        )
+    )
+    return hashlib.sha256(where.encode()).hexdigest()[:8]
+
+
+def _create_order(key, lines, cart, contact, user, livemode, payment_page, quoted):
     currency = shop_currency()
     snapshot = [
         OrderLine(
@@ -107,24 +162,31 @@ def _create_order(key, lines, cart, contact, user, livemode, payment_page):
         )
         for line in lines
     ]
-    subtotal = quantize(
-        sum(line.unit_price * line.quantity for line in snapshot), currency
-    )
-    discount = quantize(cart.discount, currency)
+    shop = ShopSettings.load()
+    totals, method = quoted
+    discount = totals.discount
     coupon_code = cart.coupon.code if cart.coupon is not None and discount else ""
-    until = holds.hold_end(ShopSettings.load().hold_minutes)
+    until = holds.hold_end(shop.hold_minutes)
     order = Order.objects.create(
         checkout_key=key,
         user=user if user is not None and user.is_authenticated else None,
         currency=currency,
-        subtotal=subtotal,
+        subtotal=totals.subtotal,
         discount=discount,
-        total=max(subtotal - discount, quantize(0, currency)),
+        shipping_method=method.name if method else "",
+        shipping=totals.shipping,
+        tax=totals.tax,
+        shipping_tax=totals.shipping_tax,
+        tax_name=totals.rate.name if totals.rate else "",
+        tax_percent=totals.rate.percent if totals.rate else None,
+        prices_include_tax=totals.prices_include_tax,
+        tax_lines=[as_json(line) for line in totals.tax_lines],
+        total=totals.total,
         coupon_code=coupon_code,
         checkout_expires_at=until,
         payment_page=payment_page,
         stripe_customer_id=returning_stripe_customer(contact["email"], livemode),
-        **{field: contact[field] for field in CONTACT_FIELDS},
+        **{field: contact.get(field, "") for field in CONTACT_FIELDS},
     )
     for line in snapshot:
         line.order = order

@@ -79,6 +79,56 @@ SESSION_CREATE = Hash(
             max_items=100,
         ),
         "discounts": Array(Hash({"coupon": String(), "promotion_code": String()})),
+        "shipping_options": Array(
+            Hash(
+                {
+                    "shipping_rate": String(),
+                    "shipping_rate_data": Hash(
+                        {
+                            "type": String(choices=("fixed_amount",)),
+                            "display_name": String(required=True, max_length=100),
+                            "fixed_amount": Hash(
+                                {
+                                    "amount": Integer(
+                                        required=True,
+                                        min_value=0,
+                                        max_value=MAXIMUM_AMOUNT,
+                                    ),
+                                    "currency": Currency(required=True),
+                                }
+                            ),
+                            "delivery_estimate": Hash(
+                                {
+                                    end: Hash(
+                                        {
+                                            "unit": String(
+                                                required=True,
+                                                choices=(
+                                                    "business_day",
+                                                    "day",
+                                                    "hour",
+                                                    "month",
+                                                    "week",
+                                                ),
+                                            ),
+                                            "value": Integer(
+                                                required=True, min_value=1
+                                            ),
+                                        }
+                                    )
+                                    for end in ("minimum", "maximum")
+                                }
+                            ),
+                            "tax_behavior": String(
+                                choices=("exclusive", "inclusive", "unspecified")
+                            ),
+                            "metadata": Metadata(),
+                        }
+                    ),
+                }
+            ),
+            max_items=5,
+        ),
         "client_reference_id": String(max_length=200),
         "metadata": Metadata(),
         "customer": String(),
@@ -173,7 +223,8 @@ def create_checkout_session(params):
     subtotal = sum(line["unit_amount"] * line["quantity"] for line in lines)
     coupon = _session_coupon(params.get("discounts", []), currency)
     discount = _discount(coupon, subtotal)
-    total = subtotal - discount
+    rate = _shipping_rate(params.get("shipping_options", []), currency)
+    total = subtotal - discount + (rate["fixed_amount"]["amount"] if rate else 0)
     if total > MAXIMUM_AMOUNT:
         raise InvalidRequest(
             "The Checkout Session's total amount due must be no more than "
@@ -201,6 +252,7 @@ def create_checkout_session(params):
         customer_email=params.get("customer_email"),
         customer_creation=params.get("customer_creation"),
         metadata=params.get("metadata"),
+        shipping_rate=rate,
     )
     store.save(
         session,
@@ -496,6 +548,7 @@ ROUTES = [
     ("GET", r"/v1/coupons/(?P<object_id>[^/]+)", retrieve("coupon")),
     ("POST", r"/v1/refunds", create_refund),
     ("GET", r"/v1/refunds/(?P<object_id>[^/]+)", retrieve("refund")),
+    ("GET", r"/v1/shipping_rates/(?P<object_id>[^/]+)", retrieve("shipping_rate")),
     ("POST", r"/v1/payment_intents", create_payment_intent),
     ("GET", r"/v1/payment_intents/(?P<object_id>[^/]+)", retrieve("payment_intent")),
     ("POST", r"/v1/payment_intents/(?P<intent_id>[^/]+)", update_payment_intent),
@@ -644,6 +697,38 @@ def _allocate(discount, subtotals):
     for i in by_remainder[: discount - sum(shares)]:
         shares[i] += 1
     return shares
+
+
+def _shipping_rate(options, currency):
+    """The first shipping option's rate (the one the hosted page selects), made
+    from its ``shipping_rate_data``; None without options."""
+    if not options:
+        return None
+    option = options[0]
+    if "shipping_rate" in option:
+        rate = store.load("shipping_rate", option["shipping_rate"])
+        if rate is None:
+            raise resource_missing(
+                "shipping_rate",
+                option["shipping_rate"],
+                param="shipping_options[0][shipping_rate]",
+            )
+        return rate
+    data = option.get("shipping_rate_data")
+    if not data or "fixed_amount" not in data:
+        raise missing_parameter("shipping_options[0][shipping_rate_data][fixed_amount]")
+    if data["fixed_amount"]["currency"] != currency:
+        raise InvalidRequest(
+            "The shipping rate's currency must match the line items' currency.",
+            param="shipping_options[0][shipping_rate_data][fixed_amount][currency]",
+        )
+    rate = objects.shipping_rate(
+        display_name=data["display_name"],
+        amount=data["fixed_amount"]["amount"],
+        currency=currency,
+        delivery_estimate=data.get("delivery_estimate"),
+    )
+    return store.save(rate)
 
 
 def _session_customer(params):

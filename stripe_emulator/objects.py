@@ -27,8 +27,10 @@ def checkout_session(
     customer_email=None,
     customer_creation=None,
     metadata=None,
+    shipping_rate=None,
 ):
     session_id = "cs_test_a1" + random_string(56)
+    shipping = shipping_rate["fixed_amount"]["amount"] if shipping_rate else 0
     return {
         "id": session_id,
         "object": "checkout.session",
@@ -36,7 +38,7 @@ def checkout_session(
         "after_expiration": None,
         "allow_promotion_codes": None,
         "amount_subtotal": amount_subtotal,
-        "amount_total": amount_subtotal - amount_discount,
+        "amount_total": amount_subtotal - amount_discount + shipping,
         "automatic_tax": {
             "enabled": False,
             "liability": None,
@@ -100,20 +102,49 @@ def checkout_session(
         "saved_payment_method_options": None,
         "setup_intent": None,
         "shipping_address_collection": None,
-        "shipping_cost": None,
-        "shipping_options": [],
+        "shipping_cost": {
+            "amount_subtotal": shipping,
+            "amount_tax": 0,
+            "amount_total": shipping,
+            "shipping_rate": shipping_rate["id"],
+        }
+        if shipping_rate
+        else None,
+        "shipping_options": [
+            {"shipping_amount": shipping, "shipping_rate": shipping_rate["id"]}
+        ]
+        if shipping_rate
+        else [],
         "status": "open",
         "submit_type": None,
         "subscription": None,
         "success_url": success_url,
         "total_details": {
             "amount_discount": amount_discount,
-            "amount_shipping": 0,
+            "amount_shipping": shipping,
             "amount_tax": 0,
         },
         "ui_mode": "hosted",
         "url": f"{settings.SITE_URL}/_stripe/pay/{session_id}",
         "wallet_options": None,
+    }
+
+
+def shipping_rate(*, display_name, amount, currency, delivery_estimate=None):
+    """https://docs.stripe.com/api/shipping_rates/object"""
+    return {
+        "id": new_id("shr"),
+        "object": "shipping_rate",
+        "active": True,
+        "created": now(),
+        "delivery_estimate": delivery_estimate,
+        "display_name": display_name,
+        "fixed_amount": {"amount": amount, "currency": currency},
+        "livemode": False,
+        "metadata": {},
+        "tax_behavior": "unspecified",
+        "tax_code": None,
+        "type": "fixed_amount",
     }
 
 

@@ -81,6 +81,9 @@ def _summary(session):
         for item in payments.line_items(session["id"])
     ]
     discount = session["total_details"]["amount_discount"]
+    rate = None
+    if session.get("shipping_cost"):
+        rate = store.load("shipping_rate", session["shipping_cost"]["shipping_rate"])
     return {
         "session": session,
         "merchant": getattr(settings, "WAGTAIL_SITE_NAME", "Cellar"),
@@ -88,6 +91,10 @@ def _summary(session):
         "subtotal": format_amount(session["amount_subtotal"], currency),
         "coupon_name": (coupon or {}).get("name") or (coupon or {}).get("id"),
         "discount": format_amount(-discount, currency) if discount else None,
+        "shipping": format_amount(session["shipping_cost"]["amount_total"], currency)
+        if rate
+        else None,
+        "shipping_name": (rate or {}).get("display_name"),
         "total": format_amount(session["amount_total"], currency),
         "amount_due": session["amount_total"],
         "test_cards": payments.TEST_CARDS.values(),

@@ -58,4 +58,40 @@
     document.querySelectorAll("[data-pays-hosted]").forEach(function (el) { el.hidden = true; });
     document.querySelectorAll("[data-pays-here]").forEach(function (el) { el.hidden = false; });
   });
+
+  // The checkout's delivery methods and totals follow the address as it is
+  // chosen; without JavaScript they come with the form's next answer.
+  document.querySelectorAll("form[data-checkout-form]").forEach(function (form) {
+    var pending = null;
+    function refresh() {
+      var params = new URLSearchParams();
+      ["country", "state", "shipping_method"].forEach(function (name) {
+        var field = form.elements[name];
+        if (field && field.value) params.set(name, field.value);
+      });
+      var chosen = form.querySelector("input[name=shipping_method]:checked");
+      if (chosen) params.set("shipping_method", chosen.value);
+      if (pending) pending.abort();
+      pending = new AbortController();
+      fetch(form.dataset.quoteUrl + "?" + params.toString(), {
+        headers: { "Accept": "application/json" },
+        credentials: "same-origin",
+        signal: pending.signal
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (parts) {
+        if (!parts) return;
+        var methods = form.querySelector("[data-delivery-methods]");
+        if (methods) methods.outerHTML = parts.methods;
+        var totals = document.querySelector("[data-checkout-totals]");
+        if (totals) totals.innerHTML = parts.totals;
+        var submit = form.querySelector("[data-checkout-submit]");
+        if (submit && !form.querySelector("[data-payment-page]")) submit.textContent = parts.submit.trim();
+      }).catch(function () { /* the form's answer will show them */ });
+    }
+    form.addEventListener("change", function (event) {
+      var name = event.target.name;
+      if (name === "country" || name === "state" || name === "shipping_method") refresh();
+    });
+  });
 })();
