@@ -97,6 +97,21 @@ def wines(db):
     }
 
 
+def shop_without_shipping(request):
+    """Run a transactional test in a shop that has not set up shipping or tax
+    (free delivery, nothing added: a fresh install's shop), rolled back after: the
+    payment, cart and coupon tests check their own arithmetic, and the shipping
+    and tax tests set their own zones and rates. Tests against committed data
+    (the live server, threads) see the demo's rates."""
+    if "db" not in request.fixturenames:
+        return
+    request.getfixturevalue("db")
+    from shipping.models import ShippingZone, TaxRate
+
+    ShippingZone.objects.all().delete()
+    TaxRate.objects.all().delete()
+
+
 @pytest.fixture
 def page_cache(settings):
     """The catalogue cache as production runs it (off in the test settings): whole
@@ -353,13 +368,19 @@ def screenshots():
 def fill_checkout():
     """Fill the checkout form in a browser page as a shopper would."""
 
-    def fill(page, email, name, address, city, postal_code, country):
+    def fill(page, email, name, address, city, postal_code, country, state=""):
         page.get_by_label("Email").fill(email)
         page.get_by_label("Full name").fill(name)
         page.get_by_label("Address", exact=True).fill(address)
         page.get_by_label("City").fill(city)
         page.get_by_label("Postal code").fill(postal_code)
         page.get_by_label("Delivery country", exact=True).select_option(country)
+        if state:
+            page.get_by_label("State, province or region").select_option(state)
+        # The delivery methods for the address arrive (and move what is below)
+        page.locator(
+            "[data-delivery-methods] input[name=shipping_method]"
+        ).first.wait_for()
         page.get_by_label("I am of legal drinking age").check()
 
     return fill

@@ -1,5 +1,6 @@
 import pytest
 
+from conftest import shop_without_shipping
 from orders.models import Order
 
 CONTACT = {
@@ -46,3 +47,8 @@ def buy(wines, pay_for):
         return pay_for([(wines[key], quantity) for key, quantity in lines], **options)
 
     return place
+
+
+@pytest.fixture(autouse=True)
+def _no_shipping_unless_set(request):
+    shop_without_shipping(request)

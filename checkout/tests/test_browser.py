@@ -42,13 +42,17 @@ def buy(page, shop_server, screenshots, first, second, fill_checkout):
     page.goto(shop_server.url + "/cart/")
     subtotal = first.price + second.price
     discount = (subtotal / 10).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    total = subtotal - discount
+    goods = subtotal - discount
+    # The demo ships to Virginia by Ground (12 a parcel, 1 a bottle, free from
+    # 150), and Virginia has no rate set: no tax
+    shipping = Decimal("0.00") if goods >= 150 else Decimal("14.00")
+    total = goods + shipping
     page.get_by_label("Coupon code").fill("welcome10")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**/cart/")
     assert page.locator("[data-cart-coupon]").inner_text() == "WELCOME10"
     assert page.locator("[data-cart-discount]").inner_text() == f"−${discount:,}"
-    assert page.locator("[data-cart-total]").inner_text() == f"${total:,}"
+    assert page.locator("[data-cart-total]").inner_text() == f"${goods:,}"
     page.screenshot(path=screenshots / "checkout-0-coupon.png", full_page=True)
     page.get_by_role("link", name="Check out").click()
     page.wait_for_url("**/checkout/")
@@ -60,14 +64,26 @@ def buy(page, shop_server, screenshots, first, second, fill_checkout):
         "Arlington",
         "22202",
         "US",
+        state="US-VA",
     )
+    # The methods and totals follow the address as it is chosen
+    pay = page.get_by_role("button", name=f"Pay ${total:,} securely")
+    pay.wait_for()
+    assert page.locator("[data-checkout-total]").inner_text() == f"${total:,}"
+    assert page.get_by_role("radio", name=re.compile(r"\bGround\b")).is_checked()
     page.screenshot(path=screenshots / "checkout-1-form.png", full_page=True)
-    page.get_by_role("button", name=f"Pay ${total:,} securely").click()
+    pay.click()
 
     # The emulator's hosted page, as Stripe's would be
     page.wait_for_url(re.compile(r".*/_stripe/pay/cs_test_\w+$"))
     order = Order.objects.get(email="grace@example.com")
-    assert order.status == OrderStatus.PENDING
+    assert (order.status, order.shipping_method, order.shipping, order.tax) == (
+        OrderStatus.PENDING,
+        "Ground",
+        shipping,
+        Decimal("0.00"),
+    )
+    assert order.total == total
     page.get_by_label("Card number").fill("4000 0000 0000 0002")
     page.get_by_label("Expiry (MM / YY)").fill("12 / 34")
     page.get_by_label("CVC").fill("123")

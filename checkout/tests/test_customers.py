@@ -138,6 +138,7 @@ def test_the_latest_paid_order_gives_the_default_shipping_address(wines):
         address_line1="1 Navy Yard",
         city="Arlington",
         postal_code="22202",
+        state="VA",
         country="US",
     )
 
@@ -370,7 +371,9 @@ def test_checkout_is_prefilled_from_the_account_of_a_signed_in_shopper(
         "address_line2": "",
         "city": "Paris",
         "postal_code": "75001",
+        "state": "",
         "country": "FR",
+        "phone": "",
     }
     assert (order.user, order.customer.user) == (user, user)
     assert [o.reference for o in orders_page.context["orders"]] == [order.reference]

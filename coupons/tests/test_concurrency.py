@@ -2,6 +2,8 @@
 checkouts hold the uses, so only 3 are sent to pay with it; payments whose hold had
 ended are counted while the limit allows and flagged past it."""
 
+from decimal import Decimal
+
 import pytest
 from django.db import transaction
 from django.test import Client
@@ -77,10 +79,12 @@ def test_ten_checkouts_at_once_three_get_the_coupon_the_rest_are_told(
     sessions = [session_id_of(answer) for answer in sent]
     orders = Order.objects.filter(stripe_session_id__in=sessions)
     assert sorted(o.discount for o in orders) == [5, 5, 5]
-    assert (
-        sorted(payments.checkout_session(s)["amount_total"] for s in sessions)
-        == [1500] * 3
-    )
+    # Stripe takes 5.00 off each, and charges the order's total (the demo's
+    # delivery to GB and VAT on top: 15 + 38 + 10.60)
+    charged = [payments.checkout_session(s) for s in sessions]
+    assert [s["total_details"]["amount_discount"] for s in charged] == [500] * 3
+    assert sorted(s["amount_total"] for s in charged) == [6360] * 3
+    assert sorted(o.total for o in orders) == [Decimal("63.60")] * 3
     assert CouponHold.objects.filter(coupon=coupon).count() == 3
     # and each refused shopper reads why, and their cart no longer has it
     for shopper in refused:
@@ -122,7 +126,7 @@ def test_payments_landing_after_their_holds_ended_are_counted_to_the_limit_then_
     # then: all paid, three uses counted, the other seven flagged with the discount
     orders = Order.objects.filter(stripe_session_id__in=sessions)
     assert [o.status for o in orders] == [OrderStatus.PAID] * 10
-    assert {o.total for o in orders} == {15}
+    assert {o.subtotal - o.discount for o in orders} == {15}
     assert Coupon.objects.get(pk=coupon.pk).times_used == 3
     flagged = orders.filter(needs_attention=True)
     assert flagged.count() == 7

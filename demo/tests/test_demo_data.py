@@ -50,6 +50,15 @@ def test_demo_catalogue_looks_like_a_real_shop():
         "IT",
         "US",
     ]
+    # Every delivery country has a way to get there, and a price for it
+    from shipping import services as shipping
+
+    for country in shop.delivery_countries:
+        state = {"US": "NY", "CA": "ON", "IT": "MI", "ES": "M"}.get(country.code, "")
+        assert shipping.methods_for(country.code, state), country
+    assert [m.name for m in shipping.methods_for("US", "HI")] == ["Air"]
+    assert shipping.rate_for("US", "OR") is None  # Oregon has no sales tax
+    assert shipping.rate_for("GB").percent == 20
 
 
 @pytest.mark.django_db

@@ -215,18 +215,29 @@ def journey(
     page.goto(shop_server.url + "/cart/")
     subtotal = sum(PRICES) + other.price
     discount = (subtotal / 10).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    total = subtotal - discount
+    goods = subtotal - discount
     page.get_by_label("Coupon code").fill("welcome10")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**/cart/")
-    assert page.locator("[data-cart-total]").inner_text() == f"${total:,}"
+    assert page.locator("[data-cart-total]").inner_text() == f"${goods:,}"
     snap("shopper-cart")
     page.get_by_role("link", name="Check out").click()
     fill_checkout(
         page, SHOPPER, "Ada Journey", "1 Analytical Row", "London", "EC1A 1BB", "GB"
     )
-    page.get_by_role("button", name=f"Pay ${total:,} securely").click()
+    pay = page.get_by_role("button", name=re.compile(r"^Pay .* securely$"))
+    quoted = Decimal(pay.inner_text().split("$")[1].split(" ")[0].replace(",", ""))
+    pay.click()
     page.wait_for_url(re.compile(r".*/_stripe/pay/cs_test_\w+$"))
+    # The demo sends to London by international courier with 20% VAT added
+    # (exact arithmetic: checkout/tests/test_shipping_tax.py)
+    placed = Order.objects.get(email=SHOPPER)
+    assert (placed.shipping_method, placed.tax_name) == (
+        "International courier",
+        "VAT",
+    )
+    assert placed.total == goods + placed.shipping + placed.tax == quoted
+    total = placed.total
     page.get_by_label("Card number").fill("4242 4242 4242 4242")
     page.get_by_label("Expiry (MM / YY)").fill("12 / 34")
     page.get_by_label("CVC").fill("123")

@@ -465,3 +465,61 @@ def test_zero_decimal_currency(stripe_client):
     )
 
     assert (session.currency, session.amount_total) == ("jpy", 3_600)
+
+
+def test_a_shipping_option_is_charged_and_shown_as_stripe_does(stripe_client):
+    session = create_session(
+        stripe_client,
+        shipping_options=[
+            {
+                "shipping_rate_data": {
+                    "type": "fixed_amount",
+                    "display_name": "Ground",
+                    "fixed_amount": {"amount": 1500, "currency": "usd"},
+                    "delivery_estimate": {
+                        "minimum": {"unit": "business_day", "value": 2},
+                        "maximum": {"unit": "business_day", "value": 5},
+                    },
+                }
+            }
+        ],
+    )
+
+    lines = session.amount_subtotal
+    assert session.amount_total == lines + 1500
+    assert session.total_details.amount_shipping == 1500
+    rate_id = session.shipping_cost.shipping_rate
+    assert session.shipping_cost.to_dict() == {
+        "amount_subtotal": 1500,
+        "amount_tax": 0,
+        "amount_total": 1500,
+        "shipping_rate": rate_id,
+    }
+    assert [o.to_dict() for o in session.shipping_options] == [
+        {"shipping_amount": 1500, "shipping_rate": rate_id}
+    ]
+    rate = stripe_client.v1.shipping_rates.retrieve(rate_id)
+    assert (rate.display_name, rate.fixed_amount.amount, rate.type) == (
+        "Ground",
+        1500,
+        "fixed_amount",
+    )
+
+
+def test_a_shipping_option_in_another_currency_is_refused(stripe_client):
+    with pytest.raises(stripe.InvalidRequestError) as refused:
+        create_session(
+            stripe_client,
+            shipping_options=[
+                {
+                    "shipping_rate_data": {
+                        "type": "fixed_amount",
+                        "display_name": "Ground",
+                        "fixed_amount": {"amount": 1500, "currency": "eur"},
+                    }
+                }
+            ],
+        )
+    assert refused.value.param == (
+        "shipping_options[0][shipping_rate_data][fixed_amount][currency]"
+    )
