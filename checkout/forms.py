@@ -5,7 +5,6 @@ from core.money import format_money
 from home.models import ShopSettings
 from shipping import addresses
 from shipping import services as shipping
-from shipping.models import ShippingMethod
 
 
 class CheckoutForm(forms.Form):
@@ -64,14 +63,15 @@ class CheckoutForm(forms.Form):
             ("", "—"),
             *addresses.state_choices(frozenset(codes)),
         ]
-        methods = ShippingMethod.objects.filter(active=True).select_related("zone")
+        # The zones and methods the quotes read, once per catalogue version.
         self.fields["shipping_method"].choices = [
             (
                 str(method.pk),
-                f"{method.name} ({method.zone.name}): "
+                f"{method.name} ({zone.name}): "
                 f"{format_money(method.price)}, {method.estimate}",
             )
-            for method in methods
+            for zone in shipping.rules(request).zones
+            for method in zone.active_methods
         ]
         self.fields["shipping_method"].error_messages["invalid_choice"] = (
             "That delivery method is not offered any more; choose another."

@@ -78,11 +78,6 @@ def area_name(country):
     return (rules and rules.country_area_type) or "state"
 
 
-def postcode_name(country):
-    rules = _rules(country)
-    return POSTCODE_NAMES.get(rules and rules.postal_code_type, "postcode")
-
-
 def check(country, *, state="", city="", postal_code="", street=""):
     """The address's fields normalised (``state``, ``postal_code``) and its errors
     by form field, for ``country`` (an ISO code the shop delivers to)."""

@@ -49,7 +49,6 @@ class Totals:
     total: Decimal
     prices_include_tax: bool = False
     tax_lines: tuple = field(default=())
-    line_taxes: tuple = field(default=())  # each goods line's tax, in order
     shipping_tax: Decimal = Decimal(0)
     rate: Rate | None = None
 
@@ -115,13 +114,15 @@ def compute(
     subtotal = quantize(sum(amounts, Decimal(0)), currency)
     discount = min(quantize(discount or 0, currency), subtotal)
     shipping_amount = quantize(shipping or 0, currency)
-    line_taxes, tax_lines = [], []
+    tax_lines = []
     tax = shipping_tax = quantize(0, currency)
     if rate is not None and rate.percent:
         shares = allocate(discount, amounts, currency)
         nets = [amount - share for amount, share in zip(amounts, shares, strict=True)]
-        line_taxes = [_tax_of(net, rate, prices_include_tax, currency) for net in nets]
-        tax = sum(line_taxes, quantize(0, currency))
+        tax = sum(
+            (_tax_of(net, rate, prices_include_tax, currency) for net in nets),
+            quantize(0, currency),
+        )
         taxed = subtotal - discount
         if rate.applies_to_shipping and shipping_amount:
             shipping_tax = _tax_of(shipping_amount, rate, prices_include_tax, currency)
@@ -148,7 +149,6 @@ def compute(
         total=quantize(subtotal - discount + shipping_amount + added, currency),
         prices_include_tax=prices_include_tax,
         tax_lines=tuple(tax_lines),
-        line_taxes=tuple(line_taxes),
         shipping_tax=shipping_tax,
         rate=rate if tax_lines else None,
     )
