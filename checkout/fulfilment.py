@@ -2,9 +2,10 @@
 Stripe's hosted Checkout page, ``fulfil_intent`` for one paid on the shop's page.
 
 The success page, the webhook, the reconcile task and a replayed event all call
-them with Stripe's id. They ask Stripe for the Checkout Session or PaymentIntent (a
-visit or an event is never proof of payment), read it as one ``Payment``, lock the
-order row, and make each transition once however many callers race them.
+them with Stripe's id. Unless the order is paid already, they ask Stripe for the
+Checkout Session or PaymentIntent (a visit or an event is never proof of payment),
+read it as one ``Payment``, lock the order row, and make each transition once
+however many callers race them.
 """
 
 import logging
@@ -106,7 +107,16 @@ def _as_dict(charge):
     return charge.to_dict() if hasattr(charge, "to_dict") else None
 
 
+def _already_paid(order):
+    """``order`` if it is paid already: paid is final here (``_apply`` changes
+    nothing then), so a redelivered or second event need not ask Stripe again."""
+    return order if order is not None and order.is_paid else None
+
+
 def fulfil_checkout(session_id, cause):
+    paid = _already_paid(Order.objects.filter(stripe_session_id=session_id).first())
+    if paid:
+        return paid
     session = stripe_api.client().v1.checkout.sessions.retrieve(
         session_id, params={"expand": ["payment_intent.latest_charge"]}
     )
@@ -133,7 +143,11 @@ def retrieve_intent(intent_id):
 def fulfil_intent(intent_id, cause, intent=None):
     """The same for an order paid on the shop's page; ``intent``: as just read
     from Stripe (the success page reads it to check its client secret)."""
-    intent = intent or retrieve_intent(intent_id)
+    if intent is None:
+        paid = _already_paid(intent_order(intent_id))
+        if paid:
+            return paid
+        intent = retrieve_intent(intent_id)
     with transaction.atomic(savepoint=False):
         order = intent_order(intent_id, lock=True)
         if order is None:

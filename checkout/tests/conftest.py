@@ -1,7 +1,11 @@
+import json
+
 import pytest
+from django.test import Client
 
 from conftest import shop_without_shipping
 from orders.models import Order
+from stripe_emulator import webhooks
 
 CONTACT = {
     "email": "ada@example.com",
@@ -30,6 +34,19 @@ def check_out(client, **changes):
 def session_id_of(response):
     assert response.status_code == 303, response.content[:500]
     return response["Location"].rstrip("/").rsplit("/", 1)[-1]
+
+
+def another_event_about(event, type):
+    """A new event (its own id) about the same object, signed as Stripe would."""
+    data = dict(json.loads(webhooks.payload(event)), id=f"{event.id}_more")
+    data["type"] = type
+    body = json.dumps(data)
+    return Client().post(
+        "/checkout/webhook/",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=webhooks.sign(body),
+    )
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from products.models import StockHold, WineVariant
 from stripe_emulator import faults, intents, store, webhooks
 from stripe_emulator.models import EmulatedEvent, EmulatedObject
 
-from .conftest import CONTACT, check_out
+from .conftest import CONTACT, another_event_about, check_out
 
 PAY_URL = re.compile(r"/checkout/pay/(?P<token>[\w-]+)/")
 
@@ -360,6 +360,22 @@ def test_events_in_any_order_and_twice_pay_once(shopper, wines, on_page):
     assert stock(wines["red"]) == before - 2
     assert order.history.filter(to_status=OrderStatus.PAID).count() == 1
     assert "before the payment reached the shop" in order.attention_reason
+    assert len(mail.outbox) == 1
+
+
+def test_a_new_event_about_a_paid_intent_asks_stripe_nothing(shopper, wines, on_page):
+    order = pay_here(shopper)
+    confirm(order)
+    on_page()
+    event = EmulatedEvent.objects.get(type="payment_intent.succeeded")
+    faults.fail_next(times=3, kind="connection_error")
+
+    response = another_event_about(event, "payment_intent.succeeded")
+
+    assert response.status_code == 200
+    assert response.json() == {"received": True, "result": "processed"}
+    assert faults.pending() == [("connection_error", 3, None)]
+    assert order.history.filter(to_status=OrderStatus.PAID).count() == 1
     assert len(mail.outbox) == 1
 
 

@@ -28,7 +28,7 @@ from products.models import WineVariant
 from stripe_emulator import faults, payments, webhooks
 from stripe_emulator.models import EmulatedEvent
 
-from .conftest import check_out, session_id_of
+from .conftest import another_event_about, check_out, session_id_of
 
 
 @pytest.fixture
@@ -107,6 +107,33 @@ def test_F1_a_duplicate_delivery_answers_200_and_changes_nothing(
     assert statuses(Order.objects.get(pk=order.pk)) == [("pending", "paid", "webhook")]
     assert stock(wines["red"]) == 8
     assert StripeEvent.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "type",
+    ["checkout.session.completed", "checkout.session.async_payment_succeeded"],
+)
+def test_a_new_event_about_a_paid_order_asks_stripe_nothing(
+    placed, wines, stripe_side, django_capture_on_commit_callbacks, type
+):
+    """Paid is final for fulfilment: a second event about the order is answered
+    from the database, so it costs no Stripe request (and succeeds while Stripe
+    is unreachable)."""
+    client, order, session_id = placed
+    payments.pay(session_id, "4242424242424242")
+    event = webhooks.pending_events()[0]
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver_all(stripe_side)
+    faults.fail_next(times=3, kind="connection_error")
+
+    response = another_event_about(event, type)
+
+    assert response.status_code == 200
+    assert response.json() == {"received": True, "result": "processed"}
+    assert faults.pending() == [("connection_error", 3, None)]
+    assert statuses(Order.objects.get(pk=order.pk)) == [("pending", "paid", "webhook")]
+    assert stock(wines["red"]) == 8
+    assert len(mail.outbox) == 1
 
 
 def test_the_ledger_keeps_the_first_copy_of_an_event_in_one_statement_each(
