@@ -10,7 +10,10 @@ class DestinationForm(forms.Form):
 
     country = forms.ChoiceField(label="Deliver to")
     state = forms.CharField(
-        label="State or province", max_length=64, required=False, widget=forms.Select
+        label="State or province",
+        max_length=64,
+        required=False,
+        widget=addresses.StateSelect,
     )
 
     def __init__(self, *args, request=None, **kwargs):
@@ -23,10 +26,7 @@ class DestinationForm(forms.Form):
         self.fields["country"].error_messages["invalid_choice"] = (
             "We do not deliver to that country yet."
         )
-        self.fields["state"].widget.choices = [
-            ("", "—"),
-            *addresses.state_choices(frozenset(codes)),
-        ]
+        self.fields["state"].widget.codes = frozenset(codes)
 
     def clean(self):
         data = super().clean()

@@ -33,6 +33,7 @@ from orders.placement import cart_holders
 from orders.status import SOLD
 from products import stock
 from products.models import MAX_LINE_QUANTITY, WineVariant
+from shipping import addresses
 from shipping import services as shipping
 
 from .models import SavedCart
@@ -142,6 +143,19 @@ DESTINATION_KEY = "ship_to"
 
 def remember_destination(session, country, state=""):
     session[DESTINATION_KEY] = {"country": country, "state": state or ""}
+
+
+def chosen_destination(session):
+    """Where the shopper last said to deliver, as the address forms' selects
+    take it: ``{"country": "US", "state": "US-OR"}``; empty if never said."""
+    where = session.get(DESTINATION_KEY) or {}
+    if not where.get("country"):
+        return {}
+    country = where["country"]
+    return {
+        "country": country,
+        "state": addresses.state_value(country, where.get("state", "")),
+    }
 
 
 class Cart:

@@ -13,15 +13,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
 from coupons.services import CouponRejected, TooManyAttempts
-from shipping import addresses
 
 from .forms import DestinationForm
 from .services import (
-    DESTINATION_KEY,
     Cart,
     CartBusy,
     CartConflict,
     CartError,
+    chosen_destination,
     remember_destination,
     thumbnails,
 )
@@ -99,7 +98,9 @@ def _render_cart(request, cart, errors=None, status=200, destination_form=None):
             "errors": errors or {},
             "estimate": cart.estimate(),
             "destination_form": destination_form
-            or DestinationForm(initial=_destination(request), request=request),
+            or DestinationForm(
+                initial=chosen_destination(request.session), request=request
+            ),
         },
         status=status,
     )
@@ -218,15 +219,6 @@ def coupon(request):
         cart,
         f"Coupon {applied.code} applied: {applied.description or 'discount'}.",
     )
-
-
-def _destination(request):
-    where = request.session.get(DESTINATION_KEY) or {}
-    country = where.get("country", "")
-    return {
-        "country": country,
-        "state": addresses.state_value(country, where.get("state", "")),
-    }
 
 
 @cart_form

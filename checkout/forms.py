@@ -24,7 +24,7 @@ class CheckoutForm(forms.Form):
         label="State, province or region",
         max_length=64,
         required=False,
-        widget=forms.Select,
+        widget=addresses.StateSelect,
         help_text="Where the country has them (US states, Canadian provinces, "
         "Italian and Spanish provinces).",
     )
@@ -59,10 +59,7 @@ class CheckoutForm(forms.Form):
         self.fields["country"].error_messages["invalid_choice"] = (
             "We do not deliver to that country yet."
         )
-        self.fields["state"].widget.choices = [
-            ("", "—"),
-            *addresses.state_choices(frozenset(codes)),
-        ]
+        self.fields["state"].widget.codes = frozenset(codes)
         # The zones and methods the quotes read, once per catalogue version.
         self.fields["shipping_method"].choices = [
             (

@@ -24,7 +24,12 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cart.services import Cart, CartBusy, remember_destination
+from cart.services import (
+    Cart,
+    CartBusy,
+    chosen_destination,
+    remember_destination,
+)
 from core import ratelimit
 from core.security import header_value
 from home.models import PaymentPage, ShopSettings
@@ -92,9 +97,14 @@ def _prefill(request):
             "country": order.country.code,
             "state": addresses.state_value(order.country.code, order.state),
         }
+    # Where the cart's estimate was for, if the shopper chose it there.
+    where = chosen_destination(request.session)
     if request.user.is_authenticated:
-        return {"email": request.user.email, "name": request.user.get_full_name()}
-    return {}
+        return where | {
+            "email": request.user.email,
+            "name": request.user.get_full_name(),
+        }
+    return where
 
 
 @require_http_methods(["GET", "POST"])

@@ -66,6 +66,10 @@ def buy(page, shop_server, screenshots, first, second, fill_checkout):
         "US",
         state="US-VA",
     )
+    # The state select offers only the chosen country's states
+    assert page.locator("select[name=state] optgroup").evaluate_all(
+        "groups => groups.map(group => group.label)"
+    ) == ["United States of America"]
     # The methods and totals follow the address as it is chosen
     pay = page.get_by_role("button", name=f"Pay ${total:,} securely")
     pay.wait_for()

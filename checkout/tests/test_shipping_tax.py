@@ -486,6 +486,48 @@ def test_a_state_typed_by_name_is_quoted_and_charged_as_its_code(client, wines, 
     assert (order.state, order.total) == ("NY", D("65.87"))
 
 
+def state_select(html):
+    return re.search(r'<select[^>]* name="state"[^>]*>.*?</select>', html, re.S)[0]
+
+
+@pytest.mark.parametrize("path", ["/checkout/", "/cart/"])
+def test_the_state_select_groups_the_delivery_countries_states(
+    client, wines, rates, path
+):
+    buy(client, wines, [("red", 1)])
+    client.post("/cart/destination/", {"country": "US", "state": "US-OR"})
+
+    select = state_select(client.get(path).content.decode())
+
+    # Canada and the US name states; Britain (also delivered to) does not.
+    assert re.findall(r'<optgroup label="([^"]+)" data-country="(\w+)">', select) == [
+        ("Canada", "CA"),
+        ("United States of America", "US"),
+    ]
+    # The blank, 13 provinces and territories, and 62 US areas (states, DC,
+    # territories and the armed forces' codes), each once.
+    assert select.count("<option") == 1 + 13 + 62
+    assert re.findall(r'<option value="([\w-]+)" selected>', select) == ["US-OR"]
+    assert '<option value="CA-QC">Quebec</option>' in select
+
+
+def test_a_refused_checkout_keeps_the_chosen_state_and_escapes_what_was_sent(
+    client, wines, rates
+):
+    buy(client, wines, [("red", 1)])
+
+    kept = check_out(client, **{**NEW_YORK, "state": "US-NY", "email": "nope"})
+    hostile = check_out(client, **{**NEW_YORK, "state": '"><script>x</script>'})
+
+    assert kept.status_code == hostile.status_code == 400
+    assert re.findall(
+        r'<option value="([\w-]+)" selected>', state_select(kept.content.decode())
+    ) == ["US-NY"]
+    page = hostile.content.decode()
+    assert "<script>x</script>" not in page
+    assert " selected>" not in state_select(page)
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [

@@ -59,6 +59,27 @@
     document.querySelectorAll("[data-pays-here]").forEach(function (el) { el.hidden = false; });
   });
 
+  // A state select lists every delivery country's states, grouped by country;
+  // with JavaScript it shows only the chosen country's, and no field at all for
+  // a country that names none (the server checks the pair either way).
+  document.querySelectorAll("select[name=state]").forEach(function (select) {
+    var country = select.form && select.form.elements.country;
+    if (!country) return;
+    var groups = Array.prototype.slice.call(select.querySelectorAll("optgroup[data-country]"));
+    var field = select.closest(".field") || select;
+    function show() {
+      var chosen = groups.filter(function (group) { return group.dataset.country === country.value; });
+      var keep = select.value;
+      groups.forEach(function (group) { if (group.parentNode) group.remove(); });
+      chosen.forEach(function (group) { select.appendChild(group); });
+      select.value = chosen.length && select.querySelector("option[value='" + CSS.escape(keep) + "']") ? keep : "";
+      field.hidden = !chosen.length;
+      select.disabled = !chosen.length;
+    }
+    country.addEventListener("change", show);
+    show();
+  });
+
   // The checkout's delivery methods and totals follow the address as it is
   // chosen; without JavaScript they come with the form's next answer.
   document.querySelectorAll("form[data-checkout-form]").forEach(function (form) {
