@@ -357,18 +357,18 @@ class Cart:
         country, state = where.get("country"), where.get("state", "")
         if not country or not self.lines:
             return None
-        include = shop_settings(self.request).prices_include_tax
         try:
-            totals, method = self.quote(country, state, None, include)
+            totals, method = self.quote(country, state)
         except shipping.NoDelivery as refused:
             return {"country": country, "state": state, "refused": refused.reason}
         return {"country": country, "state": state, "totals": totals, "method": method}
 
-    def quote(self, country, state="", method=None, prices_include_tax=False):
+    def quote(self, country, state="", method=None):
         """(Totals, method) for sending this cart to the address, by ``method`` or
         the cheapest; shipping.services.NoDelivery if nothing goes there. The
         order placed for it computes the same (orders/placement.py)."""
         lines, currency = self.lines, shop_currency()
+        shop = shop_settings(self.request)
         return shipping.quote(
             [quantize(line.unit_price, currency) * line.quantity for line in lines],
             self.bottles,
@@ -377,7 +377,8 @@ class Cart:
             country=country,
             state=state,
             method=method,
-            prices_include_tax=prices_include_tax,
+            prices_include_tax=shop.prices_include_tax,
+            tax_at_payment=shop.tax_by_stripe,
             request=self.request,
         )
 

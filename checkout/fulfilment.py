@@ -10,6 +10,7 @@ however many callers race them.
 
 import logging
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -46,6 +47,10 @@ class Payment:
     customer: str = ""
     livemode: bool = False
     charge: dict | None = None
+    # Stripe Tax's figures (minor units), for an order whose tax it computes.
+    tax: int = 0
+    shipping_tax: int = 0
+    taxes: tuple = ()
 
     @classmethod
     def of_session(cls, session):
@@ -59,6 +64,8 @@ class Payment:
             state = "processing"
         intent = session.payment_intent
         charge = getattr(intent, "latest_charge", None) if intent else None
+        details = session.total_details
+        breakdown = getattr(details, "breakdown", None) if details else None
         return cls(
             state=state,
             amount=session.amount_total,
@@ -72,6 +79,11 @@ class Payment:
             customer=getattr(session.customer, "id", session.customer) or "",
             livemode=bool(session.livemode),
             charge=_as_dict(charge),
+            tax=getattr(details, "amount_tax", 0) or 0 if details else 0,
+            shipping_tax=getattr(session.shipping_cost, "amount_tax", 0) or 0
+            if session.shipping_cost
+            else 0,
+            taxes=tuple(tax.to_dict() for tax in breakdown.taxes) if breakdown else (),
         )
 
     @classmethod
@@ -114,11 +126,14 @@ def _already_paid(order):
 
 
 def fulfil_checkout(session_id, cause):
-    paid = _already_paid(Order.objects.filter(stripe_session_id=session_id).first())
-    if paid:
+    known = Order.objects.filter(stripe_session_id=session_id).first()
+    if paid := _already_paid(known):
         return paid
+    expand = ["payment_intent.latest_charge"]
+    if known is not None and known.tax_by_stripe:
+        expand.append("total_details.breakdown")  # Stripe Tax's rates
     session = stripe_api.client().v1.checkout.sessions.retrieve(
-        session_id, params={"expand": ["payment_intent.latest_charge"]}
+        session_id, params={"expand": expand}
     )
     # Inside a webhook's transaction no savepoint is needed: an error undoes it all.
     with transaction.atomic(savepoint=False):
@@ -202,10 +217,14 @@ def _apply(order, payment, cause):
     if payment.state not in ("paid", "processing"):
         return
     expected = to_minor_units(order.total, order.currency)
+    what = "the order total"
+    if order.tax_by_stripe and not order.prices_include_tax:
+        expected += payment.tax  # Stripe Tax added it to the order's total
+        what = "the order total with Stripe's tax"
     if payment.amount != expected or payment.currency != order.currency:
         reason = (
             f"Stripe charged {payment.amount} {payment.currency} (minor units) "
-            f"but the order total is {expected} {order.currency}; not fulfilled."
+            f"but {what} is {expected} {order.currency}; not fulfilled."
         )
         if reason not in order.attention_reason:
             order.flag(reason, from_minor_units(payment.amount, order.currency))
@@ -245,6 +264,8 @@ def _mark_paid(order, payment, cause):
             "bottles; check stock and refund one before shipping.",
             order.total,
         )
+    if order.tax_by_stripe:
+        _record_stripe_tax(order, payment)
     transition(order, OrderStatus.PAID, cause, payment.note)
     order.paid_at = timezone.now()
     order.stripe_payment_intent_id = payment.intent_id
@@ -264,6 +285,32 @@ def _mark_paid(order, payment, cause):
         order.flag(f"{why}Oversold: too little stock for {', '.join(short)}.", missing)
     order.save()
     enqueue(generate_invoice, order.pk)
+
+
+def _record_stripe_tax(order, payment):
+    """The tax Stripe Tax charged becomes the order's, as if the shop had
+    computed it: the total, the shipping's part, and a line per rate."""
+    currency = order.currency
+    order.tax = from_minor_units(payment.tax, currency)
+    order.shipping_tax = from_minor_units(payment.shipping_tax, currency)
+    if not order.prices_include_tax:
+        order.total += order.tax
+    rated = [tax for tax in payment.taxes if tax.get("rate")]
+    order.tax_lines = [
+        {
+            "label": f"{tax['rate']['display_name']} "
+            f"{Decimal(str(tax['rate']['percentage'])).normalize():f}%",
+            "percent": str(tax["rate"]["percentage"]),
+            "country": tax["rate"].get("country") or order.country.code,
+            "state": tax["rate"].get("state") or "",
+            "taxable": str(from_minor_units(tax["taxable_amount"], currency)),
+            "amount": str(from_minor_units(tax["amount"], currency)),
+        }
+        for tax in rated
+    ]
+    if len(rated) == 1:
+        order.tax_name = rated[0]["rate"]["display_name"][:50]
+        order.tax_percent = Decimal(str(rated[0]["rate"]["percentage"]))
 
 
 # What a handler answers when its event concerns an order not paid yet.

@@ -21,6 +21,12 @@ logger = logging.getLogger(__name__)
 
 def checkout_session_params(order, success_url, cancel_url, stripe_coupon=None):
     currency = order.currency
+    # With Stripe Tax every price says whether the tax is in it or on top of it.
+    behavior = (
+        {"tax_behavior": "inclusive" if order.prices_include_tax else "exclusive"}
+        if order.tax_by_stripe
+        else {}
+    )
     params = {
         "mode": "payment",
         "line_items": [
@@ -32,6 +38,7 @@ def checkout_session_params(order, success_url, cancel_url, stripe_coupon=None):
                         "name": f"{line.wine_name} – {line.variant_label}",
                         "metadata": {"sku": line.sku},
                     },
+                    **behavior,
                 },
                 "quantity": line.quantity,
             }
@@ -63,9 +70,13 @@ def checkout_session_params(order, success_url, cancel_url, stripe_coupon=None):
                         "amount": to_minor_units(order.shipping, currency),
                         "currency": currency,
                     },
+                    **behavior,
                 }
             }
         ]
+    if order.tax_by_stripe:
+        # From the delivery address on the order's Customer (_customer_for_tax).
+        params["automatic_tax"] = {"enabled": True}
     return params
 
 
@@ -156,7 +167,48 @@ def checkout_session_url(order, success_url, cancel_url):
     return session.url
 
 
+def _customer_for_tax(client, order):
+    """Stripe Tax finds the rate from the Customer's shipping address: the order's
+    delivery address goes on its Customer (a returning shopper's, or a new one)."""
+    address = {
+        "line1": order.address_line1,
+        "line2": order.address_line2,
+        "city": order.city,
+        "state": order.state,
+        "postal_code": order.postal_code,
+        "country": order.country.code,
+    }
+    # Stripe takes an empty string as unsetting a field: those are left out.
+    address = {field: value for field, value in address.items() if value}
+    shipping = {"name": order.name, "address": address}
+    if order.phone:
+        shipping["phone"] = order.phone
+    if order.stripe_customer_id:
+        try:
+            client.v1.customers.update(
+                order.stripe_customer_id, params={"shipping": shipping}
+            )
+            return
+        except stripe.InvalidRequestError as error:
+            if error.code != "resource_missing":
+                raise
+        forget_stripe_customer(order.stripe_customer_id, stripe_api.livemode())
+    customer = client.v1.customers.create(
+        params={
+            "email": order.email,
+            "name": order.name,
+            "shipping": shipping,
+            "metadata": {"order_reference": order.reference},
+        },
+        options={"idempotency_key": f"cellar-order-{order.token}-customer"},
+    )
+    order.stripe_customer_id = customer.id
+    Order.objects.filter(pk=order.pk).update(stripe_customer_id=customer.id)
+
+
 def _create_session(client, order, success_url, cancel_url):
+    if order.tax_by_stripe:
+        _customer_for_tax(client, order)
     coupon = _stripe_coupon(client, order)
     return create_with_customer(
         order,

@@ -235,9 +235,8 @@ def _delivery(request, form, cart):
     state = addresses.normal_state(
         country, addresses.parse_state(data.get("state"), country) or ""
     )
-    include = ShopSettings.load(request_or_site=request).prices_include_tax
     if not shipping.charges_shipping():
-        totals, _ = cart.quote(country, state, None, include)
+        totals, _ = cart.quote(country, state)
         return {"quote": totals}
     options = shipping.methods_for(country, state, request)
     if not options:
@@ -246,7 +245,7 @@ def _delivery(request, form, cart):
         (m for m in options if str(m.pk) == str(data.get("shipping_method") or "")),
         None,
     )
-    totals, method = cart.quote(country, state, chosen, include)
+    totals, method = cart.quote(country, state, chosen)
     goods = totals.goods
     return {
         "methods": [
@@ -298,12 +297,12 @@ def pay_hosted(request, token):
 
 
 def _payment_page(request, cart):
-    """Where this checkout pays: on the shop's page when the shop says so, the
-    browser runs the Payment Element (its script marks the form), there is
-    something to pay and a publishable key to pay with; on Stripe's hosted page
-    otherwise."""
+    """Where this checkout pays: on the shop's page when the shop says so (and
+    Stripe Tax is off), the browser runs the Payment Element (its script marks
+    the form), there is something to pay and a publishable key to pay with; on
+    Stripe's hosted page otherwise."""
     on_page = (
-        ShopSettings.load(request_or_site=request).payment_page == PaymentPage.ON_PAGE
+        ShopSettings.load(request_or_site=request).pays_on_page
         and request.POST.get("payment_page") == PaymentPage.ON_PAGE
         and cart.total > 0
         # Stripe.js needs it; without it the hosted page still takes payments.

@@ -119,6 +119,14 @@ class PaymentPage(models.TextChoices):
     ON_PAGE = "on_page", "On the shop's page (Stripe's Payment Element)"
 
 
+class TaxCalculation(models.TextChoices):
+    """Who computes the tax: the shop, by the rates in Shop › Tax rates, or Stripe
+    Tax (``automatic_tax``), at payment on Stripe's hosted Checkout page."""
+
+    SHOP = "shop", "The shop, by its own tax rates (Shop › Tax rates)"
+    STRIPE = "stripe", "Stripe Tax, at payment (needs Stripe Tax on the account)"
+
+
 @register_setting(icon="site")
 class ShopSettings(BaseGenericSetting):
     shop_name = models.CharField(max_length=100, default="Cellar")
@@ -160,6 +168,15 @@ class ShopSettings(BaseGenericSetting):
         "and invoices show the tax they contain. Unticked: tax is added at "
         "checkout by the delivery address's rate (Shop › Tax rates).",
     )
+    tax_calculation = models.CharField(
+        max_length=10,
+        choices=TaxCalculation.choices,
+        default=TaxCalculation.SHOP,
+        help_text="Stripe Tax computes the tax from the delivery address when the "
+        "shopper pays, on Stripe's hosted page (the shop's own payment page is not "
+        "used then); the cart and checkout show totals before tax. Checkouts "
+        "started after a change use the new way.",
+    )
     payment_page = models.CharField(
         max_length=10,
         choices=PaymentPage.choices,
@@ -188,12 +205,23 @@ class ShopSettings(BaseGenericSetting):
                     FieldPanel("address"),
                     FieldPanel("tax_id"),
                     FieldPanel("prices_include_tax"),
+                    FieldPanel("tax_calculation"),
                     FieldPanel("logo"),
                 ],
                 heading="Invoices",
             ),
         ]
     )
+
+    @property
+    def tax_by_stripe(self):
+        return self.tax_calculation == TaxCalculation.STRIPE
+
+    @property
+    def pays_on_page(self):
+        """Whether checkouts may pay on the shop's page: Stripe Tax computes the
+        tax on Stripe's hosted page only."""
+        return self.payment_page == PaymentPage.ON_PAGE and not self.tax_by_stripe
 
     class Meta:
         verbose_name = "shop settings"

@@ -70,6 +70,9 @@ class Order(models.Model):
         max_digits=6, decimal_places=3, null=True, blank=True
     )
     prices_include_tax = models.BooleanField(default=False)
+    # Stripe Tax computes the tax at payment (home.TaxCalculation): until then
+    # ``tax`` is 0 and ``total`` is before tax; the payment records both.
+    tax_by_stripe = models.BooleanField(default=False)
     # [{"label", "percent", "country", "state", "taxable", "amount"}], by rate.
     tax_lines = models.JSONField(default=list, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2)

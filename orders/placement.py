@@ -114,7 +114,7 @@ def _quote(cart, lines, contact):
     method = None
     if chosen and shipping.charges_shipping():
         method = shipping.method_for(getattr(chosen, "pk", chosen), country, state)
-    currency = shop_currency()
+    currency, shop = shop_currency(), ShopSettings.load()
     try:
         return shipping.quote(
             [quantize(line.unit_price, currency) * line.quantity for line in lines],
@@ -124,7 +124,8 @@ def _quote(cart, lines, contact):
             country=country,
             state=state,
             method=method,
-            prices_include_tax=ShopSettings.load().prices_include_tax,
+            prices_include_tax=shop.prices_include_tax,
+            tax_at_payment=shop.tax_by_stripe,
         )
     except shipping.NoDelivery as refused:
         raise CartNotReady([refused.reason]) from refused
@@ -144,6 +145,7 @@ def _delivery_digest(contact, method, totals):
             totals.tax,
             totals.total,
             totals.prices_include_tax,
+            totals.tax_at_payment,
         )
     )
     return hashlib.sha256(where.encode()).hexdigest()[:8]
@@ -180,6 +182,7 @@ def _create_order(key, lines, cart, contact, user, livemode, payment_page, quote
         tax_name=totals.rate.name if totals.rate else "",
         tax_percent=totals.rate.percent if totals.rate else None,
         prices_include_tax=totals.prices_include_tax,
+        tax_by_stripe=totals.tax_at_payment,
         tax_lines=[as_json(line) for line in totals.tax_lines],
         total=totals.total,
         coupon_code=coupon_code,

@@ -125,12 +125,14 @@ def quote(
     state="",
     method=None,
     prices_include_tax=False,
+    tax_at_payment=False,
     request=None,
 ):
     """The totals for goods sent to the address by ``method`` (a ShippingMethod
     delivering there; None: the cheapest). Raises NoDelivery when none does;
-    without any zone set up, shipping is not charged (``method`` None)."""
-    rate = rate_for(country, state, request)
+    without any zone set up, shipping is not charged (``method`` None). With
+    ``tax_at_payment`` (Stripe Tax) the shop's rates are not applied."""
+    rate = None if tax_at_payment else rate_for(country, state, request)
     if method is None and not charges_shipping(request):
         totals = compute(
             line_amounts,
@@ -138,6 +140,7 @@ def quote(
             currency=currency,
             rate=rate,
             prices_include_tax=prices_include_tax,
+            tax_at_payment=tax_at_payment,
         )
         return totals, None
     goods = sum(line_amounts) - min(discount, sum(line_amounts))
@@ -155,6 +158,7 @@ def quote(
         shipping=shipping_cost(method, bottles, goods, currency),
         rate=rate,
         prices_include_tax=prices_include_tax,
+        tax_at_payment=tax_at_payment,
     )
     return totals, method
 

@@ -51,6 +51,8 @@ class Totals:
     tax_lines: tuple = field(default=())
     shipping_tax: Decimal = Decimal(0)
     rate: Rate | None = None
+    # Stripe Tax computes the tax when the shopper pays: none is in these totals.
+    tax_at_payment: bool = False
 
     @property
     def goods(self):
@@ -106,6 +108,7 @@ def compute(
     shipping=None,
     rate=None,
     prices_include_tax=False,
+    tax_at_payment=False,
 ):
     """The totals of goods lines worth ``line_amounts`` (each already a price ×
     quantity in the currency), less ``discount``, plus ``shipping`` (its price, or
@@ -151,6 +154,7 @@ def compute(
         tax_lines=tuple(tax_lines),
         shipping_tax=shipping_tax,
         rate=rate if tax_lines else None,
+        tax_at_payment=tax_at_payment,
     )
 
 

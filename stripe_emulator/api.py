@@ -8,7 +8,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import unquote_plus
 
-from . import intents, objects, payments, store
+from . import intents, objects, payments, store, tax
 from .errors import InvalidRequest, missing_parameter, resource_missing
 from .models import EmulatedEvent
 from .money import MAXIMUM_AMOUNT, MINIMUM_CHARGE, SUPPORTED_CURRENCIES, format_amount
@@ -50,6 +50,7 @@ LIST = Hash(
         "expand": EXPAND,
     }
 )
+TAX_BEHAVIOR = String(choices=("exclusive", "inclusive", "unspecified"))
 SESSION_CREATE = Hash(
     {
         "mode": String(required=True, choices=("payment", "setup", "subscription")),
@@ -69,8 +70,10 @@ SESSION_CREATE = Hash(
                                     "name": String(required=True),
                                     "description": String(max_length=40000),
                                     "metadata": Metadata(),
+                                    "tax_code": String(),
                                 }
                             ),
+                            "tax_behavior": TAX_BEHAVIOR,
                         }
                     ),
                     "quantity": Integer(min_value=1, max_value=999999),
@@ -119,9 +122,7 @@ SESSION_CREATE = Hash(
                                     for end in ("minimum", "maximum")
                                 }
                             ),
-                            "tax_behavior": String(
-                                choices=("exclusive", "inclusive", "unspecified")
-                            ),
+                            "tax_behavior": TAX_BEHAVIOR,
                             "metadata": Metadata(),
                         }
                     ),
@@ -131,6 +132,23 @@ SESSION_CREATE = Hash(
         ),
         "client_reference_id": String(max_length=200),
         "metadata": Metadata(),
+        "automatic_tax": Hash(
+            {
+                "enabled": Boolean(required=True),
+                "liability": Hash(
+                    {
+                        "type": String(required=True, choices=("account", "self")),
+                        "account": String(),
+                    }
+                ),
+            }
+        ),
+        "customer_update": Hash(
+            {
+                field: String(choices=("auto", "never"))
+                for field in ("address", "name", "shipping")
+            }
+        ),
         "customer": String(),
         "customer_email": Email(max_length=800),
         "customer_creation": String(choices=("always", "if_required")),
@@ -169,16 +187,33 @@ REFUND_CREATE = Hash(
         "expand": EXPAND,
     }
 )
-CUSTOMER_CREATE = Hash(
+ADDRESS = Hash(
     {
-        "email": Email(max_length=512),
-        "name": String(max_length=256),
-        "phone": String(max_length=20),
-        "description": String(),
-        "metadata": Metadata(),
-        "expand": EXPAND,
+        "line1": String(max_length=5000),
+        "line2": String(max_length=5000),
+        "city": String(max_length=5000),
+        "state": String(max_length=5000),
+        "postal_code": String(max_length=5000),
+        "country": String(max_length=5000),
     }
 )
+CUSTOMER_FIELDS = {
+    "email": Email(max_length=512),
+    "name": String(max_length=256),
+    "phone": String(max_length=20),
+    "description": String(),
+    "metadata": Metadata(),
+    "address": ADDRESS,
+    "shipping": Hash(
+        {
+            "name": String(required=True, max_length=5000),
+            "phone": String(max_length=5000),
+            "address": ADDRESS,
+        }
+    ),
+    "expand": EXPAND,
+}
+CUSTOMER_CREATE = Hash(CUSTOMER_FIELDS)
 
 # object type -> {field: type of the object its id names}; None: computed.
 EXPANDABLE = {
@@ -224,7 +259,17 @@ def create_checkout_session(params):
     coupon = _session_coupon(params.get("discounts", []), currency)
     discount = _discount(coupon, subtotal)
     rate = _shipping_rate(params.get("shipping_options", []), currency)
-    total = subtotal - discount + (rate["fixed_amount"]["amount"] if rate else 0)
+    shares = _allocate(
+        discount, [line["unit_amount"] * line["quantity"] for line in lines]
+    )
+    customer = _session_customer(params)
+    taxed = _automatic_tax(params, lines, shares, rate, customer)
+    total = (
+        subtotal
+        - discount
+        + (rate["fixed_amount"]["amount"] if rate else 0)
+        + taxed["added"]
+    )
     if total > MAXIMUM_AMOUNT:
         raise InvalidRequest(
             "The Checkout Session's total amount due must be no more than "
@@ -238,7 +283,6 @@ def create_checkout_session(params):
             f"{minimum} {currency}",
             code="amount_too_small",
         )
-    customer = _session_customer(params)
     session = objects.checkout_session(
         currency=currency,
         amount_subtotal=subtotal,
@@ -253,24 +297,35 @@ def create_checkout_session(params):
         customer_creation=params.get("customer_creation"),
         metadata=params.get("metadata"),
         shipping_rate=rate,
+        automatic_tax=taxed["automatic_tax"],
+        amount_tax=taxed["amount_tax"],
+        tax_added=taxed["added"],
+        shipping_tax=taxed["shipping_tax"],
     )
     store.save(
         session,
-        internal={"payment_intent_data": params.get("payment_intent_data", {})},
+        internal={
+            "payment_intent_data": params.get("payment_intent_data", {}),
+            "tax_breakdown": taxed["breakdown"],
+        },
     )
-    shares = _allocate(
-        discount, [line["unit_amount"] * line["quantity"] for line in lines]
-    )
-    for position, (line, share) in enumerate(zip(lines, shares, strict=True)):
+    for position, (line, share, line_tax) in enumerate(
+        zip(lines, shares, taxed["lines"], strict=True)
+    ):
         product = store.save(objects.product(**line["product_data"]))
         price = objects.price(
-            currency=currency, unit_amount=line["unit_amount"], product_id=product["id"]
+            currency=currency,
+            unit_amount=line["unit_amount"],
+            product_id=product["id"],
+            tax_behavior=line.get("tax_behavior", "unspecified"),
         )
         item = objects.line_item(
             price=price,
             description=product["name"],
             quantity=line["quantity"],
             amount_discount=share,
+            amount_tax=line_tax,
+            tax_added=line.get("tax_behavior") == "exclusive",
         )
         store.save(item, parent=session["id"], position=position)
     return expand(session, params.get("expand", []))
@@ -505,7 +560,39 @@ def create_customer(params):
     params = CUSTOMER_CREATE.clean(params)
     fields = ("email", "name", "phone", "description", "metadata")
     customer = objects.customer(**{field: params.get(field) for field in fields})
+    customer.update(_customer_addresses(params))
     return expand(store.save(customer), params.get("expand", []))
+
+
+def update_customer(params, object_id):
+    params = CUSTOMER_CREATE.clean(params)
+    customer = store.load("customer", object_id)
+    if customer is None or customer.get("deleted"):
+        raise resource_missing("customer", object_id)
+    for field in ("email", "name", "phone", "description"):
+        if field in params:
+            customer[field] = params[field]
+    if "metadata" in params:
+        customer["metadata"] = {**customer["metadata"], **params["metadata"]}
+    customer.update(_customer_addresses(params))
+    return expand(store.save(customer), params.get("expand", []))
+
+
+def _customer_addresses(params):
+    """A Customer's ``address`` and ``shipping`` as Stripe keeps them: every
+    address field present, null where not given."""
+    fields = ("city", "country", "line1", "line2", "postal_code", "state")
+    found = {}
+    if "address" in params:
+        found["address"] = {f: params["address"].get(f) for f in fields}
+    if "shipping" in params:
+        shipping = params["shipping"]
+        found["shipping"] = {
+            "address": {f: (shipping.get("address") or {}).get(f) for f in fields},
+            "name": shipping["name"],
+            "phone": shipping.get("phone"),
+        }
+    return found
 
 
 def delete_customer(params, object_id):
@@ -565,6 +652,7 @@ ROUTES = [
     ("GET", r"/v1/charges/(?P<object_id>[^/]+)", retrieve("charge")),
     ("POST", r"/v1/customers", create_customer),
     ("GET", r"/v1/customers/(?P<object_id>[^/]+)", retrieve("customer")),
+    ("POST", r"/v1/customers/(?P<object_id>[^/]+)", update_customer),
     ("DELETE", r"/v1/customers/(?P<object_id>[^/]+)", delete_customer),
     ("GET", r"/v1/events/(?P<event_id>[^/]+)", retrieve_event),
 ]
@@ -605,6 +693,15 @@ def _expand(obj, fields, path):
         return
     if kind == "checkout.session" and field == "line_items":
         value = line_items_page(obj["id"])
+    elif kind == "checkout.session" and fields == ["total_details", "breakdown"]:
+        # Includable only: the discounts and taxes that make up the totals.
+        discounts = [
+            {"amount": obj["total_details"]["amount_discount"], "discount": d}
+            for d in obj["discounts"]
+        ]
+        taxes = store.internal(obj["id"]).get("tax_breakdown", [])
+        obj["total_details"]["breakdown"] = {"discounts": discounts, "taxes": taxes}
+        return
     elif field in EXPANDABLE.get(kind, {}):
         value = obj.get(field)
         if isinstance(value, str):
@@ -699,6 +796,62 @@ def _allocate(discount, subtotals):
     return shares
 
 
+def _automatic_tax(params, lines, shares, rate, customer_id):
+    """Stripe Tax for the session (stripe_emulator/tax.py), or no tax at all."""
+    none = {
+        "automatic_tax": None,
+        "amount_tax": 0,
+        "added": 0,
+        "shipping_tax": 0,
+        "lines": [0] * len(lines),
+        "breakdown": [],
+    }
+    if not params.get("automatic_tax", {}).get("enabled"):
+        return none
+    behaviors = []
+    for i, line in enumerate(lines):
+        behavior = line.get("tax_behavior", "unspecified")
+        if behavior == "unspecified":
+            raise InvalidRequest(
+                "Automatic tax requires every price to have a tax_behavior of "
+                "`inclusive` or `exclusive` (or a default tax behavior in your "
+                "Tax settings).",
+                param=f"line_items[{i}][price_data][tax_behavior]",
+            )
+        behaviors.append(behavior)
+    shipping_behavior = rate["tax_behavior"] if rate else "exclusive"
+    if rate and shipping_behavior == "unspecified":
+        raise InvalidRequest(
+            "Automatic tax requires the shipping rate to have a tax_behavior of "
+            "`inclusive` or `exclusive`.",
+            param="shipping_options[0][shipping_rate_data][tax_behavior]",
+        )
+    customer = store.load("customer", customer_id) if customer_id else None
+    address = tax.location(customer)
+    nets = [
+        line["unit_amount"] * line["quantity"] - share
+        for line, share in zip(lines, shares, strict=True)
+    ]
+    shipping = rate["fixed_amount"]["amount"] if rate else 0
+    line_taxes, shipping_tax, added, breakdown = tax.calculate(
+        nets, behaviors, shipping, shipping_behavior, address
+    )
+    liability = params["automatic_tax"].get("liability") or {"type": "self"}
+    return {
+        "automatic_tax": {
+            "enabled": True,
+            "liability": liability,
+            "provider": "stripe",
+            "status": "complete",
+        },
+        "amount_tax": sum(line_taxes) + shipping_tax,
+        "added": added,
+        "shipping_tax": shipping_tax,
+        "lines": line_taxes,
+        "breakdown": breakdown,
+    }
+
+
 def _shipping_rate(options, currency):
     """The first shipping option's rate (the one the hosted page selects), made
     from its ``shipping_rate_data``; None without options."""
@@ -727,6 +880,7 @@ def _shipping_rate(options, currency):
         amount=data["fixed_amount"]["amount"],
         currency=currency,
         delivery_estimate=data.get("delivery_estimate"),
+        tax_behavior=data.get("tax_behavior", "unspecified"),
     )
     return store.save(rate)
 

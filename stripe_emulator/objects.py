@@ -28,9 +28,20 @@ def checkout_session(
     customer_creation=None,
     metadata=None,
     shipping_rate=None,
+    automatic_tax=None,
+    amount_tax=0,
+    tax_added=0,
+    shipping_tax=0,
 ):
+    """https://docs.stripe.com/api/checkout/sessions/object; ``amount_tax``: all
+    the tax (Stripe Tax), ``tax_added`` the part of it on top of the prices."""
     session_id = "cs_test_a1" + random_string(56)
     shipping = shipping_rate["fixed_amount"]["amount"] if shipping_rate else 0
+    shipping_added = (
+        shipping_tax
+        if shipping_rate and shipping_rate["tax_behavior"] == "exclusive"
+        else 0
+    )
     return {
         "id": session_id,
         "object": "checkout.session",
@@ -38,8 +49,9 @@ def checkout_session(
         "after_expiration": None,
         "allow_promotion_codes": None,
         "amount_subtotal": amount_subtotal,
-        "amount_total": amount_subtotal - amount_discount + shipping,
-        "automatic_tax": {
+        "amount_total": amount_subtotal - amount_discount + shipping + tax_added,
+        "automatic_tax": automatic_tax
+        or {
             "enabled": False,
             "liability": None,
             "provider": None,
@@ -104,8 +116,8 @@ def checkout_session(
         "shipping_address_collection": None,
         "shipping_cost": {
             "amount_subtotal": shipping,
-            "amount_tax": 0,
-            "amount_total": shipping,
+            "amount_tax": shipping_tax,
+            "amount_total": shipping + shipping_added,
             "shipping_rate": shipping_rate["id"],
         }
         if shipping_rate
@@ -122,7 +134,7 @@ def checkout_session(
         "total_details": {
             "amount_discount": amount_discount,
             "amount_shipping": shipping,
-            "amount_tax": 0,
+            "amount_tax": amount_tax,
         },
         "ui_mode": "hosted",
         "url": f"{settings.SITE_URL}/_stripe/pay/{session_id}",
@@ -130,7 +142,14 @@ def checkout_session(
     }
 
 
-def shipping_rate(*, display_name, amount, currency, delivery_estimate=None):
+def shipping_rate(
+    *,
+    display_name,
+    amount,
+    currency,
+    delivery_estimate=None,
+    tax_behavior="unspecified",
+):
     """https://docs.stripe.com/api/shipping_rates/object"""
     return {
         "id": new_id("shr"),
@@ -142,7 +161,7 @@ def shipping_rate(*, display_name, amount, currency, delivery_estimate=None):
         "fixed_amount": {"amount": amount, "currency": currency},
         "livemode": False,
         "metadata": {},
-        "tax_behavior": "unspecified",
+        "tax_behavior": tax_behavior,
         "tax_code": None,
         "type": "fixed_amount",
     }
@@ -161,7 +180,7 @@ def customer_details(*, email, name):
     }
 
 
-def product(*, name, description=None, metadata=None):
+def product(*, name, description=None, metadata=None, tax_code=None):
     return {
         "id": new_id("prod", 14),
         "object": "product",
@@ -177,7 +196,7 @@ def product(*, name, description=None, metadata=None):
         "package_dimensions": None,
         "shippable": None,
         "statement_descriptor": None,
-        "tax_code": None,
+        "tax_code": tax_code,
         "type": "service",
         "unit_label": None,
         "updated": now(),
@@ -185,7 +204,7 @@ def product(*, name, description=None, metadata=None):
     }
 
 
-def price(*, currency, unit_amount, product_id):
+def price(*, currency, unit_amount, product_id, tax_behavior="unspecified"):
     return {
         "id": new_id("price"),
         "object": "price",
@@ -200,7 +219,7 @@ def price(*, currency, unit_amount, product_id):
         "nickname": None,
         "product": product_id,
         "recurring": None,
-        "tax_behavior": "unspecified",
+        "tax_behavior": tax_behavior,
         "tiers_mode": None,
         "transform_quantity": None,
         "type": "one_time",
@@ -209,7 +228,9 @@ def price(*, currency, unit_amount, product_id):
     }
 
 
-def line_item(*, price, description, quantity, amount_discount):
+def line_item(
+    *, price, description, quantity, amount_discount, amount_tax=0, tax_added=False
+):
     subtotal = price["unit_amount"] * quantity
     return {
         "id": new_id("li"),
@@ -217,8 +238,8 @@ def line_item(*, price, description, quantity, amount_discount):
         "adjustable_quantity": None,
         "amount_discount": amount_discount,
         "amount_subtotal": subtotal,
-        "amount_tax": 0,
-        "amount_total": subtotal - amount_discount,
+        "amount_tax": amount_tax,
+        "amount_total": subtotal - amount_discount + (amount_tax if tax_added else 0),
         "currency": price["currency"],
         "description": description,
         "metadata": None,

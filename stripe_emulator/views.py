@@ -81,6 +81,8 @@ def _summary(session):
         for item in payments.line_items(session["id"])
     ]
     discount = session["total_details"]["amount_discount"]
+    tax = session["total_details"]["amount_tax"]
+    shipped = session["total_details"]["amount_shipping"]
     rate = None
     if session.get("shipping_cost"):
         rate = store.load("shipping_rate", session["shipping_cost"]["shipping_rate"])
@@ -91,9 +93,15 @@ def _summary(session):
         "subtotal": format_amount(session["amount_subtotal"], currency),
         "coupon_name": (coupon or {}).get("name") or (coupon or {}).get("id"),
         "discount": format_amount(-discount, currency) if discount else None,
-        "shipping": format_amount(session["shipping_cost"]["amount_total"], currency)
+        "shipping": format_amount(session["shipping_cost"]["amount_subtotal"], currency)
         if rate
         else None,
+        # Stripe Tax's amount, on top of the prices or inside them
+        "tax": format_amount(tax, currency)
+        if session["automatic_tax"]["enabled"]
+        else None,
+        "tax_included": session["amount_total"]
+        == session["amount_subtotal"] - discount + shipped,
         "shipping_name": (rate or {}).get("display_name"),
         "total": format_amount(session["amount_total"], currency),
         "amount_due": session["amount_total"],

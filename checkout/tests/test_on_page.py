@@ -510,21 +510,26 @@ def test_a_merchant_refunds_an_order_paid_on_the_page(
     )
 
 
-def test_a_merchant_switches_the_payment_page_in_the_admin(shopper, staff_client):
-    merchant = staff_client("Merchants")
+def shop_settings_form(**changes):
     shop = ShopSettings.load()
-    form = {
+    return {
         "shop_name": shop.shop_name,
         "contact_email": shop.contact_email,
         "currency_symbol": shop.currency_symbol,
         "delivery_countries": [c.code for c in shop.delivery_countries],
         "hold_minutes": shop.hold_minutes,
-        "payment_page": "on_page",
+        "payment_page": shop.payment_page,
         "legal_name": shop.legal_name,
         "address": shop.address,
         "tax_id": shop.tax_id,
-    }
-    edit = f"/admin/settings/home/shopsettings/{shop.pk}/"
+        "tax_calculation": shop.tax_calculation,
+    } | changes
+
+
+def test_a_merchant_switches_the_payment_page_in_the_admin(shopper, staff_client):
+    merchant = staff_client("Merchants")
+    form = shop_settings_form(payment_page="on_page")
+    edit = f"/admin/settings/home/shopsettings/{ShopSettings.load().pk}/"
     page = merchant.get(edit).content.decode()
     assert "On the shop&#x27;s page (Stripe&#x27;s Payment Element)" in page
 
@@ -534,6 +539,19 @@ def test_a_merchant_switches_the_payment_page_in_the_admin(shopper, staff_client
     assert ShopSettings.load().payment_page == PaymentPage.ON_PAGE
     # The next checkout, with no deploy, pays on the shop's page
     assert PAY_URL.fullmatch(check_out(shopper, payment_page="on_page")["Location"])
+
+
+def test_a_merchant_hands_the_tax_to_stripe_tax_in_the_admin(shopper, staff_client):
+    merchant = staff_client("Merchants")
+    edit = f"/admin/settings/home/shopsettings/{ShopSettings.load().pk}/"
+
+    response = merchant.post(edit, shop_settings_form(tax_calculation="stripe"))
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert ShopSettings.load().tax_by_stripe is True
+    response = check_out(shopper)
+    order = Order.objects.get(stripe_session_id=response["Location"].rsplit("/", 1)[1])
+    assert (order.tax_by_stripe, order.payment_page) == (True, "hosted")
 
 
 # --- Either page, never both ------------------------------------------------------

@@ -577,3 +577,177 @@ def test_hostile_addresses_never_500(client, wines, rates, params):
     assert destination.status_code in (302, 400)
     assert checkout.status_code == 400
     assert not Order.objects.exists()
+
+
+# Stripe Tax's rates in the emulator for these tests: not the shop's own (NY
+# 8.875%), so what the order records can only have come from Stripe.
+STRIPE_TAX_RATES = {
+    ("US", "NY"): ("Sales Tax", "4", "New York"),
+    ("GB", ""): ("VAT", "20", "United Kingdom"),
+}
+
+
+@pytest.fixture
+def stripe_tax(rates, settings):
+    from home.models import TaxCalculation
+
+    settings.STRIPE_EMULATOR_TAX_RATES = STRIPE_TAX_RATES
+    ShopSettings.objects.update(tax_calculation=TaxCalculation.STRIPE)
+
+
+@pytest.mark.parametrize(
+    ("contact", "inclusive", "before", "want"),
+    [
+        (
+            # 45.50 + Ground 15 before tax; Stripe's 4%: 20 → 0.80, 25.50 →
+            # 1.02, the shipping 15 → 0.60
+            NEW_YORK,
+            False,
+            "60.50",
+            {
+                "tax": "2.42",
+                "shipping_tax": "0.60",
+                "total": "62.92",
+                "label": "Sales Tax 4%",
+                "taxable": "60.50",
+            },
+        ),
+        (
+            # Courier 44; 20% VAT inside each line: 3.33 + 4.25 + 7.33
+            LONDON,
+            True,
+            "89.50",
+            {
+                "tax": "14.91",
+                "shipping_tax": "7.33",
+                "total": "89.50",
+                "label": "VAT 20%",
+                "taxable": "74.59",
+            },
+        ),
+    ],
+)
+def test_stripe_tax_computes_the_tax_at_payment_and_the_order_keeps_it(
+    client,
+    wines,
+    stripe_tax,
+    django_capture_on_commit_callbacks,
+    contact,
+    inclusive,
+    before,
+    want,
+):
+    ShopSettings.objects.update(prices_include_tax=inclusive)
+    buy(client, wines, [("red", 2), ("white", 1)])
+
+    page = client.get(
+        "/checkout/quote/",
+        {"country": contact["country"], "state": contact.get("state", "")},
+    )
+    session_id = session_id_of(check_out(client, **contact))
+
+    # The shop charges none of its own rates, and says Stripe will
+    totals = page.json()["totals"]
+    assert f"data-checkout-total>${before}<" in totals
+    assert ("Included; Stripe works it out" if inclusive else "Added by Stripe") in (
+        totals
+    )
+    order = Order.objects.get(stripe_session_id=session_id)
+    assert (order.tax_by_stripe, str(order.tax), str(order.total)) == (
+        True,
+        "0.00",
+        before,
+    )
+    session = stripe_client().v1.checkout.sessions.retrieve(
+        session_id, params={"expand": ["customer"]}
+    )
+    assert session.automatic_tax.enabled is True
+    assert session.customer.shipping.address.postal_code == contact["postal_code"]
+    assert session.amount_total == int(D(want["total"]) * 100)
+    # Stripe's page shows its tax beside the shipping
+    stripe_page = Client().get(f"/_stripe/pay/{session_id}").content.decode()
+    assert re.search(
+        rf"<dt>{'Includes tax' if inclusive else 'Tax'}</dt><dd>\${want['tax']}</dd>",
+        stripe_page,
+    )
+
+    payments.pay(session_id, "4242424242424242")
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.deliver_pending(transport=webhooks.django_client_transport(Client()))
+
+    order.refresh_from_db()
+    assert order.status == "paid", order.attention_reason
+    assert {
+        "tax": str(order.tax),
+        "shipping_tax": str(order.shipping_tax),
+        "total": str(order.total),
+        "label": order.tax_lines[0]["label"],
+        "taxable": order.tax_lines[0]["taxable"],
+    } == want
+    assert len(order.tax_lines) == 1 and order.tax_lines[0]["amount"] == want["tax"]
+    text = pdf_text(order.invoice)
+    assert re.search(rf"Total USD\s+{want['total']}", text)
+    assert re.search(rf"{want['label']} on {want['taxable']}\s+{want['tax']}", text)
+    assert "calculated by Stripe Tax" in text
+
+
+def test_stripe_tax_pays_on_stripes_page_even_when_the_shop_takes_cards(
+    client, wines, stripe_tax
+):
+    from home.models import PaymentPage
+
+    ShopSettings.objects.update(payment_page=PaymentPage.ON_PAGE)
+    buy(client, wines, [("red", 2), ("white", 1)])
+
+    page = client.get("/checkout/").content.decode()
+    response = check_out(client, **NEW_YORK, payment_page="on_page")
+
+    assert "data-payment-page" not in page
+    order = Order.objects.get(stripe_session_id=session_id_of(response))
+    assert (order.payment_page, order.stripe_payment_intent_id) == ("hosted", "")
+
+
+def test_a_returning_shoppers_customer_gets_the_new_delivery_address(
+    client, wines, stripe_tax, django_capture_on_commit_callbacks
+):
+    buy(client, wines, [("red", 1)])
+    first = session_id_of(check_out(client, **NEW_YORK))
+    payments.pay(first, "4242424242424242")
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.deliver_pending(transport=webhooks.django_client_transport(Client()))
+    customer = Order.objects.get(stripe_session_id=first).stripe_customer_id
+
+    again = Client()
+    buy(again, wines, [("red", 1)])
+    second = session_id_of(check_out(again, **OREGON))
+
+    order = Order.objects.get(stripe_session_id=second)
+    stripe_customer = stripe_client().v1.customers.retrieve(customer)
+    assert order.stripe_customer_id == customer
+    assert stripe_customer.shipping.address.state == "OR"
+    # Oregon has no sales tax (no rate in the emulator's table): none is added
+    assert stripe_session(second).total_details.amount_tax == 0
+
+
+def test_a_payment_that_is_not_the_total_and_stripes_tax_is_flagged(
+    client, wines, stripe_tax, django_capture_on_commit_callbacks
+):
+    from stripe_emulator import store
+
+    buy(client, wines, [("red", 2), ("white", 1)])
+    session_id = session_id_of(check_out(client, **NEW_YORK))
+    # Stripe reports less tax than it charged (60.50 + 2.42)
+    session = store.load("checkout.session", session_id)
+    session["total_details"]["amount_tax"] = 100
+    store.save(session)
+
+    payments.pay(session_id, "4242424242424242")
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.deliver_pending(transport=webhooks.django_client_transport(Client()))
+
+    order = Order.objects.get(stripe_session_id=session_id)
+    assert (order.status, order.tax, order.total) == ("pending", D("0.00"), D("60.50"))
+    assert order.attention_reason == (
+        "Stripe charged 6292 usd (minor units) but the order total with Stripe's "
+        "tax is 6150 usd; not fulfilled."
+    )
