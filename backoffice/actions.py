@@ -16,6 +16,7 @@ from checkout import stripe_api
 from checkout.ending import CheckoutPaid, SessionStillOpen, end_checkout
 from checkout.fulfilment import record_refund
 from checkout.webhooks import replay_event
+from core.money import from_minor_units, to_minor_units
 from core.queue import enqueue
 from orders.models import Invoice, Order
 from orders.status import OrderStatus
@@ -28,6 +29,7 @@ LOG_ACTIONS = {
     "cellar.order.resend_invoice": ("Resend invoice", "Invoice emailed again"),
     "cellar.order.regenerate_invoice": ("Regenerate invoice", "Invoice rendered again"),
     "cellar.order.ship": ("Mark shipped", "Marked shipped"),
+    "cellar.order.deliver": ("Mark delivered", "Marked delivered"),
     "cellar.order.clear_attention": ("Clear attention", "Needs-attention cleared"),
     "cellar.order.release_hold": ("Release hold", "Checkout ended, hold released"),
     "cellar.stripe_event.replay": ("Replay", "Stripe event replayed"),
@@ -38,8 +40,22 @@ class ActionRefused(Exception):
     """The order is not in a state for this action; the message says why."""
 
 
-def refund_key(order):
-    return f"cellar-order-{order.token}-refund"
+def refund_key(order, amount=None, request_id=""):
+    """One key per refund a merchant asks for. All that is left: one per order
+    (once refunded in full, it is refused). Part of it: the confirmation form's
+    own id and the amount, so a double click or a resent form reaches the same
+    Stripe refund, whatever Stripe has confirmed meanwhile, and a new form asks
+    for a new refund."""
+    if amount is None:
+        return f"cellar-order-{order.token}-refund"
+    if not request_id:
+        raise ValueError("a partial refund needs the id of the request asking it")
+    return f"cellar-order-{order.token}-refund-{request_id}-{amount}"
+
+
+def refundable(order):
+    """What is left to refund on the order."""
+    return order.total - order.amount_refunded
 
 
 def refund_refusal(order):
@@ -62,23 +78,43 @@ def shipping_refusal(order):
     return None
 
 
-def refund(order, user):
-    """Refund a paid order in full through Stripe.
+def delivery_refusal(order):
+    if order.shipped_at is None:
+        return f"{order.reference} is not marked shipped yet."
+    if order.delivered_at is not None:
+        return f"{order.reference} was already marked delivered."
+    return None
+
+
+def refund(order, user, amount=None, request_id=""):
+    """Refund ``amount`` of a paid order through Stripe, or all that is left.
 
     The idempotency key makes a double click, a retry or a second merchant reach
-    the same Stripe refund. The order becomes refunded on whichever confirmation
-    comes first, this call's answer or the ``charge.refunded`` webhook, once.
+    the same Stripe refund. What Stripe says was refunded in all is recorded on
+    whichever confirmation comes first, this call's answer or the
+    ``charge.refunded`` webhook, once; all of it makes the order refunded.
     """
     if refusal := refund_refusal(order):
         raise ActionRefused(refusal)
+    left = refundable(order)
+    if amount is not None and not 0 < amount <= left:
+        raise ActionRefused(
+            f"A refund of {order.reference} must be more than 0 and at most "
+            f"{left} {order.currency_code}, what is left of its total."
+        )
+    params = {
+        "payment_intent": order.stripe_payment_intent_id,
+        "reason": "requested_by_customer",
+        "metadata": {"order_reference": order.reference},
+        # What the charge has refunded in all, this refund included
+        "expand": ["charge"],
+    }
+    if amount is not None:
+        params["amount"] = to_minor_units(amount, order.currency)
     try:
         answer = stripe_api.client().v1.refunds.create(
-            params={
-                "payment_intent": order.stripe_payment_intent_id,
-                "reason": "requested_by_customer",
-                "metadata": {"order_reference": order.reference},
-            },
-            options={"idempotency_key": refund_key(order)},
+            params=params,
+            options={"idempotency_key": refund_key(order, amount, request_id)},
         )
     except stripe.InvalidRequestError as error:
         raise ActionRefused(
@@ -102,9 +138,12 @@ def refund(order, user):
         order = Order.objects.select_for_update().get(pk=order.pk)
         order.stripe_refund_id = answer.id
         if answer.status == "succeeded":
-            # Without an amount Stripe refunds all that is left: the order's total.
+            charge = answer.charge
             record_refund(
-                order, order.total, True, cause=f"refund by {user.get_username()}"
+                order,
+                from_minor_units(charge.amount_refunded, order.currency),
+                bool(charge.refunded),
+                cause=f"refund by {user.get_username()}",
             )
         else:
             order.save(update_fields=["stripe_refund_id", "updated_at"])
@@ -112,7 +151,11 @@ def refund(order, user):
             order,
             "cellar.order.refund",
             user=user,
-            data={"refund": answer.id, "status": answer.status},
+            data={
+                "refund": answer.id,
+                "status": answer.status,
+                "amount": str(from_minor_units(answer.amount, order.currency)),
+            },
         )
     return order
 
@@ -143,21 +186,36 @@ def regenerate_invoice(order, user):
         )
 
 
-def mark_shipped(order, user, tracking_number=""):
+def mark_shipped(order, user, tracking_number="", carrier=""):
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if refusal := shipping_refusal(order):
             raise ActionRefused(refusal)
         order.shipped_at = timezone.now()
+        order.carrier = carrier
         order.tracking_number = tracking_number
-        order.save(update_fields=["shipped_at", "tracking_number", "updated_at"])
+        order.save(
+            update_fields=["shipped_at", "carrier", "tracking_number", "updated_at"]
+        )
         enqueue(email_shipped, order.pk)
         log(
             order,
             "cellar.order.ship",
             user=user,
-            data={"tracking_number": tracking_number},
+            data={"carrier": carrier, "tracking_number": tracking_number},
         )
+    return order
+
+
+def mark_delivered(order, user):
+    """The carrier says it arrived: the shopper's order page shows it."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if refusal := delivery_refusal(order):
+            raise ActionRefused(refusal)
+        order.delivered_at = timezone.now()
+        order.save(update_fields=["delivered_at", "updated_at"])
+        log(order, "cellar.order.deliver", user=user)
     return order
 
 

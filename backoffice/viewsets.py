@@ -5,6 +5,9 @@ is an action (checkout/actions.py) behind a confirmation page and a permission, 
 each one is logged.
 """
 
+import secrets
+from decimal import Decimal
+
 import django_filters
 from django import forms
 from django.contrib import messages
@@ -39,7 +42,7 @@ from core.exports import SafeExportIndexView
 from core.money import summed
 from orders import holds
 from orders.customers import with_totals
-from orders.models import Customer, Invoice, Order
+from orders.models import Carrier, Customer, Invoice, Order
 from orders.status import SOLD, OrderStatus
 from products.models import StockHold
 
@@ -207,21 +210,48 @@ class OrderActionView(ObjectActionView):
     return_url_name = "shop_orders:inspect"
 
 
+class RefundForm(forms.Form):
+    # This form's own id: a double click or a resent form asks for the same
+    # refund (backoffice/actions.py: refund_key).
+    request_id = forms.CharField(
+        widget=forms.HiddenInput, max_length=32, required=False
+    )
+    amount = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0.01"),
+        required=False,
+        help_text="Leave empty to refund all that is left; or part of it, for a "
+        "broken bottle or a line out of stock.",
+    )
+
+
 class RefundView(OrderActionView):
     permission = "refund_order"
     title = "Refund"
     destructive = True
-    button_label = "Yes, refund in full"
+    form_class = RefundForm
+    button_label = "Refund through Stripe"
     confirmation = (
-        "Refund the whole of order {object} ({object.total} "
-        "{object.currency_code}) to the shopper's card through Stripe? This cannot "
-        "be undone."
+        "Refund order {object} (total {object.total} {object.currency_code}, "
+        "{object.amount_refunded} refunded so far) to the shopper's card through "
+        "Stripe? This cannot be undone; the shopper is emailed."
     )
 
-    def perform(self, user):
-        order = actions.refund(self.object, user)
+    def get_initial(self):
+        return {"request_id": secrets.token_urlsafe(16)}
+
+    def perform(self, user, amount=None, request_id=""):
+        if amount is not None and not request_id:
+            raise actions.ActionRefused("Open the refund form again to refund part.")
+        order = actions.refund(self.object, user, amount, request_id)
         if order.status == OrderStatus.REFUNDED:
             return f"Order {order} is refunded."
+        if order.amount_refunded:
+            return (
+                f"{order.amount_refunded} {order.currency_code} of {order} is "
+                "refunded so far."
+            )
         return f"Stripe is processing the refund of {order}."
 
     @classmethod
@@ -264,6 +294,12 @@ class RegenerateInvoiceView(OrderActionView):
 
 
 class ShipForm(forms.Form):
+    carrier = forms.ChoiceField(
+        choices=[("", "—"), *Carrier.choices],
+        required=False,
+        help_text="With a tracking number, the shopper gets a link to the "
+        "carrier's tracking page.",
+    )
     tracking_number = forms.CharField(
         max_length=100, required=False, help_text="Optional; sent to the shopper."
     )
@@ -276,13 +312,28 @@ class MarkShippedView(OrderActionView):
     button_label = "Mark shipped and tell the shopper"
     confirmation = "Mark order {object} shipped and email {object.email}?"
 
-    def perform(self, user, tracking_number):
-        actions.mark_shipped(self.object, user, tracking_number.strip())
+    def perform(self, user, tracking_number, carrier):
+        actions.mark_shipped(self.object, user, tracking_number.strip(), carrier)
         return f"Order {self.object} is marked shipped; the shopper is told."
 
     @classmethod
     def applies_to(cls, order):
         return actions.shipping_refusal(order) is None
+
+
+class MarkDeliveredView(OrderActionView):
+    permission = "ship_order"
+    title = "Mark delivered"
+    button_label = "Mark delivered"
+    confirmation = "The carrier delivered order {object}? Its page will say so."
+
+    def perform(self, user):
+        actions.mark_delivered(self.object, user)
+        return f"Order {self.object} is marked delivered."
+
+    @classmethod
+    def applies_to(cls, order):
+        return actions.delivery_refusal(order) is None
 
 
 class ClearAttentionForm(forms.Form):
@@ -334,6 +385,7 @@ ORDER_ACTIONS = {
     "resend_invoice": ResendInvoiceView,
     "regenerate_invoice": RegenerateInvoiceView,
     "ship": MarkShippedView,
+    "deliver": MarkDeliveredView,
     "clear_attention": ClearAttentionView,
     "release_hold": ReleaseHoldView,
 }

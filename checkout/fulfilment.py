@@ -22,7 +22,7 @@ from orders import holds
 from orders.customers import record_customer
 from orders.models import Order
 from orders.status import SOLD, OrderStatus, transition
-from orders.tasks import generate_invoice
+from orders.tasks import email_refunded, generate_invoice
 
 from . import stripe_api
 from .models import StripeEvent
@@ -372,6 +372,8 @@ def record_refund(order, amount_refunded, in_full, cause):
     (the refund API's answer or ``charge.refunded``) moves it to refunded, once."""
     if amount_refunded > order.amount_refunded:
         order.amount_refunded = amount_refunded
+        order.refunded_at = timezone.now()
+        enqueue(email_refunded, order.pk)
     if in_full and order.status == OrderStatus.PAID:
         transition(order, OrderStatus.REFUNDED, cause, f"Refunded {amount_refunded}")
     order.save()

@@ -230,7 +230,7 @@ def _delivery(request, form, cart):
     cheapest: what the order placed from it will charge."""
     data = form.data if form.is_bound else form.initial
     country = data.get("country") or ""
-    if country not in dict(form.fields["country"].choices):
+    if not country or country not in dict(form.fields["country"].choices):
         return {}
     state = addresses.normal_state(
         country, addresses.parse_state(data.get("state"), country) or ""

@@ -5,6 +5,7 @@ holds the code, the checkout app its migrations.
 """
 
 import secrets
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core.files.storage import storages
@@ -27,6 +28,35 @@ def new_reference():
 
 def new_token():
     return secrets.token_urlsafe(24)
+
+
+class Carrier(models.TextChoices):
+    """The couriers a wine shop hands parcels to; each has a tracking page."""
+
+    UPS = "ups", "UPS"
+    FEDEX = "fedex", "FedEx"
+    USPS = "usps", "USPS"
+    DHL = "dhl", "DHL Express"
+    ROYAL_MAIL = "royal_mail", "Royal Mail"
+    CANADA_POST = "canada_post", "Canada Post"
+    LA_POSTE = "la_poste", "La Poste (Colissimo)"
+    AUSTRALIA_POST = "australia_post", "Australia Post"
+    OTHER = "other", "Another carrier"
+
+
+# Each carrier's public tracking page for a tracking number ({} : the number).
+TRACKING_PAGES = {
+    Carrier.UPS: "https://www.ups.com/track?tracknum={}",
+    Carrier.FEDEX: "https://www.fedex.com/fedextrack/?trknbr={}",
+    Carrier.USPS: "https://tools.usps.com/go/TrackConfirmAction?tLabels={}",
+    Carrier.DHL: "https://www.dhl.com/global-en/home/tracking/tracking-express.html"
+    "?submit=1&tracking-id={}",
+    Carrier.ROYAL_MAIL: "https://www.royalmail.com/track-your-item#/tracking-results/{}",
+    Carrier.CANADA_POST: "https://www.canadapost-postescanada.ca/track-reperage/en"
+    "#/search?searchFor={}",
+    Carrier.LA_POSTE: "https://www.laposte.fr/outils/suivre-vos-envois?code={}",
+    Carrier.AUSTRALIA_POST: "https://auspost.com.au/mypost/track/details/{}",
+}
 
 
 class Order(models.Model):
@@ -108,9 +138,13 @@ class Order(models.Model):
     # its checkout ends, however that is.
     held_until = models.DateTimeField(null=True, blank=True, db_index=True)
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=0)
+    # When Stripe last confirmed a refund (of part or all of the order).
+    refunded_at = models.DateTimeField(null=True, blank=True)
     stripe_refund_id = models.CharField(max_length=255, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
+    carrier = models.CharField(max_length=20, choices=Carrier.choices, blank=True)
     tracking_number = models.CharField(max_length=100, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
 
     needs_attention = models.BooleanField(default=False)
     attention_reason = models.TextField(blank=True)
@@ -155,6 +189,28 @@ class Order(models.Model):
     @property
     def is_paid(self):
         return self.status in SOLD
+
+    def timeline(self):
+        """What happened to a paid order, oldest first, as (step, when): paid,
+        invoice ready, shipped, delivered, refunded (its last refund)."""
+        steps = [
+            ("paid", self.paid_at),
+            ("invoice", self.invoice.updated_at if self.invoice_ready else None),
+            ("shipped", self.shipped_at),
+            ("delivered", self.delivered_at),
+            ("refunded", self.refunded_at),
+        ]
+        return sorted(
+            ((step, when) for step, when in steps if when), key=lambda s: s[1]
+        )
+
+    @property
+    def tracking_url(self):
+        """The carrier's page for this parcel; empty without one."""
+        page = TRACKING_PAGES.get(self.carrier)
+        if not page or not self.tracking_number:
+            return ""
+        return page.format(quote(self.tracking_number, safe=""))
 
     @property
     def pays_on_page(self):
@@ -283,11 +339,15 @@ class OrderEmail(models.Model):
     class Kind(models.TextChoices):
         PAID = "paid", "Order paid, with invoice"
         SHIPPED = "shipped", "Order shipped"
+        REFUNDED = "refunded", "Refund"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     to = models.EmailField()
     subject = models.CharField(max_length=255)
+    # What the email told of, where one kind is sent more than once: a refund's
+    # total refunded so far ("12.50"), so each refund is told once.
+    detail = models.CharField(max_length=50, blank=True)
     sent_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from core.queue import enqueue
 
-from .emails import send_shipped
+from .emails import send_refunded, send_shipped
 from .invoices import invoice_for, produce, record_failure, send
 from .models import Invoice, Order
 from .status import SOLD
@@ -66,6 +66,15 @@ def email_shipped(self, order_id):
     """Tell the shopper the order left, once (a redelivered task sends nothing)."""
     try:
         return send_shipped(order_id)
+    except (SMTPException, OSError) as error:
+        raise self.retry(exc=error, countdown=backoff(self)) from error
+
+
+@shared_task(name="orders.tasks.email_refunded", **INVOICE_TASK)
+def email_refunded(self, order_id):
+    """Tell the shopper of a refund, once per amount refunded."""
+    try:
+        return send_refunded(order_id)
     except (SMTPException, OSError) as error:
         raise self.retry(exc=error, countdown=backoff(self)) from error
 

@@ -1,6 +1,7 @@
 """What merchants do to an order from the admin: each action confirmed, permitted,
 logged, and safe against Stripe's answers arriving in any order."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -83,7 +84,7 @@ def test_refund_then_the_webhook_after_it_then_twice(merchant, paid, stripe_webh
     username = response.context["request"].user.get_username()
     assert refunded_changes(order) == [f"refund by {username}"]
     assert log_entries(order, "cellar.order.refund") == [
-        {"refund": order.stripe_refund_id, "status": "succeeded"}
+        {"refund": order.stripe_refund_id, "status": "succeeded", "amount": "10.00"}
     ]
 
     # When charge.refunded arrives after the answer, and then again
@@ -229,7 +230,9 @@ def test_mark_shipped_tells_the_shopper_once(
         f"Order {paid.reference} is marked shipped; the shopper is told.",
         f"{paid.reference} was already marked shipped.",
     ]
-    assert log_entries(order, "cellar.order.ship") == [{"tracking_number": "1Z999AA1"}]
+    assert log_entries(order, "cellar.order.ship") == [
+        {"carrier": "", "tracking_number": "1Z999AA1"}
+    ]
 
 
 def test_a_tracking_number_too_long_is_refused(merchant, paid):
@@ -284,3 +287,124 @@ def test_replaying_an_event_changes_nothing_twice(merchant, paid):
     assert paid.status == OrderStatus.PAID
     assert paid.history.count() == 1
     assert log_entries(event, "cellar.stripe_event.replay") == [{"status": "processed"}]
+
+
+def refund_form(merchant, order):
+    """The refund form as the merchant opens it: its own request id."""
+    page = merchant.get(f"/admin/orders/refund/{order.pk}/")
+    return {"request_id": page.context["form"].initial["request_id"]}
+
+
+def test_a_partial_refund_then_the_rest_each_told_once_whatever_comes_first(
+    merchant, stripe_webhook, buy, django_capture_on_commit_callbacks
+):
+    paid = buy(lines=(("red", 2),))  # 20.00
+    mail.outbox.clear()
+    first = refund_form(merchant, paid)
+
+    # A broken bottle: 7.50 back, clicked twice with the same form
+    with django_capture_on_commit_callbacks(execute=True):
+        done = merchant.post(
+            f"/admin/orders/refund/{paid.pk}/", {**first, "amount": "7.50"}, follow=True
+        )
+        merchant.post(f"/admin/orders/refund/{paid.pk}/", {**first, "amount": "7.50"})
+        # Stripe's charge.refunded after the answer, twice
+        [event] = webhooks.pending_events(type="charge.refunded")
+        webhooks.deliver(event, transport=stripe_webhook, times=2)
+
+    order = Order.objects.get(pk=paid.pk)
+    assert messages_of(done) == [f"7.50 USD of {paid.reference} is refunded so far."]
+    assert (order.status, order.amount_refunded) == ("paid", Decimal("7.50"))
+    assert refunds_in_stripe(order) == 1
+    [email] = mail.outbox
+    assert email.subject == f"Part of your Cellar order {paid.reference} is refunded"
+    assert "$7.50 goes back to the card" in email.body
+    assert "Refunded so far: $7.50 of $20.00." in email.body
+
+    # The rest: the event first this time (the answer lost), then the resent form
+    faults.fail_next(times=3, kind="timeout", path_startswith="/v1/refunds")
+    with django_capture_on_commit_callbacks(execute=True):
+        lost = merchant.post(f"/admin/orders/refund/{paid.pk}/", follow=True)
+        [event] = webhooks.pending_events(type="charge.refunded")
+        webhooks.deliver(event, transport=stripe_webhook)
+    faults.reset()
+    with django_capture_on_commit_callbacks(execute=True):
+        merchant.post(f"/admin/orders/refund/{paid.pk}/")
+
+    order.refresh_from_db()
+    # (the double click's own message first: the same refund, already counted)
+    assert messages_of(lost) == [
+        f"7.50 USD of {paid.reference} is refunded so far.",
+        "Stripe did not answer; nothing changed here yet. Try again: the same refund "
+        "is asked for, never a second one.",
+    ]
+    assert (order.status, order.amount_refunded) == ("refunded", Decimal("20.00"))
+    assert refunds_in_stripe(order) == 2
+    assert [m.subject for m in mail.outbox] == [
+        f"Part of your Cellar order {paid.reference} is refunded",
+        f"Your Cellar order {paid.reference} is refunded",
+    ]
+    assert "$12.50 goes back to the card" in mail.outbox[1].body
+    page = Client().get(f"/orders/{order.token}/").content.decode()
+    assert re.search(r'data-step="refunded">.*?Refunded in full: \$20\.00', page, re.S)
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("10.01", "must be more than 0 and at most 10.00 USD"),
+        ("0", "Ensure this value is greater than or equal to 0.01."),
+        ("abc", "Enter a number."),
+    ],
+)
+def test_a_refund_of_more_than_is_left_or_of_nothing_is_refused(
+    merchant, paid, amount, message
+):
+    response = merchant.post(
+        f"/admin/orders/refund/{paid.pk}/",
+        {**refund_form(merchant, paid), "amount": amount},
+        follow=True,
+    )
+
+    shown = response.content.decode()
+    assert message in shown
+    assert refunds_in_stripe(paid) == 0
+    assert Order.objects.get(pk=paid.pk).amount_refunded == 0
+    assert mail.outbox == []
+
+
+def test_shipped_with_a_carrier_then_delivered_the_shopper_sees_each_step(
+    merchant, paid, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        merchant.post(
+            f"/admin/orders/ship/{paid.pk}/",
+            {"carrier": "ups", "tracking_number": "1Z 999"},
+        )
+    merchant.post(f"/admin/orders/deliver/{paid.pk}/")
+    again = merchant.post(f"/admin/orders/deliver/{paid.pk}/", follow=True)
+
+    order = Order.objects.get(pk=paid.pk)
+    assert order.tracking_url == "https://www.ups.com/track?tracknum=1Z%20999"
+    assert order.delivered_at is not None
+    assert messages_of(again)[-1] == f"{paid.reference} was already marked delivered."
+    [email] = mail.outbox
+    assert "Carrier: UPS" in email.body
+    assert "Track it: https://www.ups.com/track?tracknum=1Z%20999" in email.body
+    assert log_entries(order, "cellar.order.ship") == [
+        {"carrier": "ups", "tracking_number": "1Z 999"}
+    ]
+    assert len(log_entries(order, "cellar.order.deliver")) == 1
+    page = Client().get(f"/orders/{order.token}/").content.decode()
+    assert "Delivered. Enjoy your wine!" in page
+    assert re.findall(r'data-step="(\w+)"', page) == [
+        "placed",
+        "paid",
+        "invoice",
+        "shipped",
+        "delivered",
+    ]
+    assert (
+        '<a href="https://www.ups.com/track?tracknum=1Z%20999" rel="noopener '
+        'noreferrer" data-tracking-link>1Z 999</a>'
+    ) in page

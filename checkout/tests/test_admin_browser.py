@@ -85,7 +85,7 @@ def test_merchant_filters_opens_downloads_and_refunds(
     page.get_by_role("link", name="Refund", exact=True).click()
     page.wait_for_url(f"**/admin/orders/refund/{order.pk}/")
     page.screenshot(path=screenshots / "admin-3-refund-confirm.png", full_page=True)
-    page.get_by_role("button", name="Yes, refund in full").click()
+    page.get_by_role("button", name="Refund through Stripe").click()
 
     page.wait_for_url(f"**/admin/orders/inspect/{order.pk}/")
     page.get_by_text(f"Order {order.reference} is refunded.").wait_for()

@@ -432,6 +432,10 @@ def test_the_checkout_page_follows_the_address_as_it_is_chosen(client, wines, ra
     nowhere = client.get("/checkout/quote/", {"country": "CA", "state": "ON"}).json()
     assert nowhere["submit"] == "Continue to payment"
     assert "We do not deliver to ON, Canada yet." in nowhere["methods"]
+    # No country chosen yet: no refusal, only the goods
+    unchosen = client.get("/checkout/quote/", {"country": ""}).json()
+    assert "We do not deliver" not in unchosen["methods"]
+    assert "We do not deliver" not in client.get("/checkout/").content.decode()
 
 
 def test_without_a_choice_the_order_takes_the_cheapest_as_the_page_showed(

@@ -301,7 +301,7 @@ def journey(
         page.get_by_role("link", name="Download PDF").click()
     assert download.value.suggested_filename == f"{order.invoice.number}.pdf"
     page.get_by_role("link", name="Refund", exact=True).click()
-    page.get_by_role("button", name="Yes, refund in full").click()
+    page.get_by_role("button", name="Refund through Stripe").click()
     page.get_by_role("heading", name=f"Order {order.reference} · Refunded").wait_for()
     snap("merchant-refunded")
     order.refresh_from_db()
