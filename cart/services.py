@@ -541,6 +541,29 @@ class Cart:
         self._save()
         return variant
 
+    def reorder(self, lines):
+        """Put an earlier order's ``(variant id, quantity, name)`` lines back in
+        the cart, each whole or as much of it as is left: ``(lines added, messages
+        for the shopper)``, one message a line that could not come back whole."""
+        added, told = 0, []
+        for variant_id, quantity, name in lines:
+            try:
+                self.add(variant_id, quantity)
+                added += 1
+                continue
+            except CartError as refused:
+                reason = next(iter(refused.errors.values()))[0]
+            variant = _variants([variant_id], self.request).get(variant_id)
+            in_cart = self._items.get(str(variant_id), 0)
+            left = self.available_to_me(variant) - in_cart if variant else 0
+            if 0 < left < quantity:
+                self.add(variant_id, left)
+                added += 1
+                told.append(f"{name}: only {left} of {quantity} left, added.")
+            else:
+                told.append(f"{name}: not added. {reason}")
+        return added, told
+
     def update(self, variant_id, quantity):
         self._forget_paid_order()
         variant_id = parse_variant_id(variant_id)

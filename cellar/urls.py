@@ -20,6 +20,9 @@ urlpatterns = [
     path("cart/", include("cart.urls")),
     path("checkout/", include("checkout.urls")),
     path("orders/", include("checkout.order_urls")),
+    # Shoppers' accounts: allauth's flows, and My account beside them
+    path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
     path("search/", home_views.search, name="search"),
     path("healthz", health.healthz, name="healthz"),
     path("sitemap.xml", sitemap, name="sitemap"),

@@ -8,4 +8,5 @@ urlpatterns = [
     path("invoices/<str:number>.pdf", views.merchant_invoice, name="merchant_invoice"),
     path("<str:token>/invoice.pdf", views.order_invoice, name="invoice"),
     path("<str:token>/", views.order_detail, name="detail"),
+    path("<str:token>/reorder/", views.reorder, name="reorder"),
 ]

@@ -529,10 +529,20 @@ def webhook(request):
 
 
 @require_GET
+def _not_another_accounts(request, order):
+    """An order's link shows it to whoever holds it (the shopper's email has it),
+    except to a shopper signed in to another account: theirs it is not."""
+    user = request.user
+    if order.user_id and user.is_authenticated and order.user_id != user.pk:
+        raise Http404("No such order.")
+    return order
+
+
 def order_detail(request, token):
     order = get_object_or_404(
         Order.objects.select_related("invoice").prefetch_related("lines"), token=token
     )
+    _not_another_accounts(request, order)
     if order.is_paid:
         # The paid lines leave this browser's cart: one explicit change.
         cart = Cart.for_request(request)
@@ -553,6 +563,32 @@ def order_list(request):
     return render(request, "checkout/order_list.html", {"orders": orders})
 
 
+@require_POST
+def reorder(request, token):
+    """Buy an order's wines again: what is still for sale goes in the cart."""
+    order = get_object_or_404(Order.objects.prefetch_related("lines"), token=token)
+    _not_another_accounts(request, order)
+    lines, told = [], []
+    for line in order.lines.all():
+        name = f"{line.wine_name} ({line.variant_label})"
+        if line.variant_id is None:
+            told.append(f"{name}: not added. We no longer sell it.")
+        else:
+            lines.append((line.variant_id, line.quantity, name))
+    try:
+        _, (added, refused) = Cart.change(request, lambda cart: cart.reorder(lines))
+    except CartBusy:
+        messages.error(request, "Your cart was busy; please try again.")
+        return redirect("orders:detail", token)
+    for message in told + refused:
+        messages.warning(request, message)
+    if added:
+        messages.success(
+            request, f"The wines of order {order.reference} are in your cart."
+        )
+    return redirect("cart:detail")
+
+
 def _invoice_response(invoice):
     if invoice.status != Invoice.Status.READY or not invoice.pdf:
         raise Http404("The invoice is not ready yet.")
@@ -569,7 +605,10 @@ def _invoice_response(invoice):
 @require_GET
 def order_invoice(request, token):
     """The shopper's invoice, for whoever holds the order link."""
-    invoice = get_object_or_404(Invoice, order__token=token)
+    invoice = get_object_or_404(
+        Invoice.objects.select_related("order"), order__token=token
+    )
+    _not_another_accounts(request, invoice.order)
     return _invoice_response(invoice)
 
 

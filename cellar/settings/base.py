@@ -28,6 +28,9 @@ INSTALLED_APPS = [
     "orders",
     "checkout",
     "backoffice",
+    "accounts",
+    "allauth",
+    "allauth.account",
     "wagtail.contrib.settings",
     "wagtail.contrib.sitemaps",
     "wagtail.contrib.redirects",
@@ -63,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "pagecache.middleware.CataloguePageCacheMiddleware",
@@ -351,3 +355,35 @@ LOGGING = {
         "wagtail": {"level": "WARNING"},
     },
 }
+
+
+# Shopper accounts (django-allauth: sign up, verification, sign in, reset, email
+# and password changes, with its rate limits and no account enumeration). Staff
+# sign in to the Wagtail admin with their own accounts; the two never mix.
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+# Guest orders are claimed by verified emails only: verify before signing in.
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "Cellar: "
+ACCOUNT_CHANGE_EMAIL = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+# Failed sign-ins: 5 a minute then 20 an hour for one account and address, on the
+# cache (Redis when there is one); allauth answers 429 beyond.
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "5/m/ip,5/m/key,20/h/key",
+    "signup": "20/h/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "confirm_email": "1/3m/key",
+}
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "account:home"
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"

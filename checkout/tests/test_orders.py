@@ -118,3 +118,30 @@ def test_checking_out_a_cart_already_paid_settles_it(placed):
 
     assert response.status_code == 302
     assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+
+def test_buy_again_puts_back_what_is_still_for_sale_and_says_what_is_not(
+    wines, pay_for
+):
+    from django.test import Client
+
+    from products.models import WineVariant
+
+    order = pay_for([(wines["red"], 2), (wines["white"], 1)])
+    WineVariant.objects.filter(pk=wines["white"].pk).update(stock=0)
+    WineVariant.objects.filter(pk=wines["red"].pk).update(stock=1)
+    shopper = Client()
+
+    response = shopper.post(f"/orders/{order.token}/reorder/", follow=True)
+
+    assert response.redirect_chain == [("/cart/", 302)]
+    cart = shopper.get("/cart/api/").json()
+    assert [(line["sku"], line["quantity"]) for line in cart["items"]] == [
+        ("CART-RED", 1)
+    ]
+    told = [str(message) for message in response.context["messages"]]
+    assert told[0] == "Cart Red 2020 (75 cl bottle): only 1 of 2 left, added."
+    assert told[1].startswith("Cart White 2020 (75 cl bottle): not added. ")
+    assert told[2] == f"The wines of order {order.reference} are in your cart."
+    # A GET changes nothing
+    assert Client().get(f"/orders/{order.token}/reorder/").status_code == 405

@@ -9,6 +9,7 @@ import pagecache
 from core.money import format_money
 from home.models import shop_settings
 from products.models import CountryPage
+from shipping import addresses
 
 register = template.Library()
 
@@ -72,3 +73,17 @@ def json_ld(data):
     """Serialise data for a <script type="application/ld+json"> element."""
     text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
     return mark_safe(text.translate(_JSON_SCRIPT_ESCAPES))
+
+
+@register.filter
+def address_lines(order):
+    """An order's delivery address as its country writes it, one line each (the
+    country itself not included)."""
+    return addresses.lines(
+        country=order.country.code,
+        name=order.name,
+        street="\n".join(filter(None, [order.address_line1, order.address_line2])),
+        city=order.city,
+        state=order.state,
+        postal_code=order.postal_code,
+    )
