@@ -11,6 +11,7 @@ import stripe
 from django.db import transaction
 from django.utils import timezone
 from wagtail.log_actions import log
+from wagtail.models import ModelLogEntry
 
 from checkout import stripe_api
 from checkout.ending import CheckoutPaid, SessionStillOpen, end_checkout
@@ -51,6 +52,24 @@ def refund_key(order, amount=None, request_id=""):
     if not request_id:
         raise ValueError("a partial refund needs the id of the request asking it")
     return f"cellar-order-{order.token}-refund-{request_id}-{amount}"
+
+
+def unanswered_refund_key(order, amount):
+    """The key of the order's last refund when Stripe never answered it and it was
+    for this ``amount``: the refund may have happened, so asking again (from a
+    new form) must reach it, never make a second. After an answer, none."""
+    last = (
+        ModelLogEntry.objects.filter(
+            object_id=str(order.pk), action="cellar.order.refund"
+        )
+        .order_by("-pk")
+        .first()
+    )
+    data = last.data if last is not None else {}
+    wanted = str(amount) if amount is not None else "rest"
+    if data.get("status") == "no answer from Stripe" and data.get("amount") == wanted:
+        return data.get("key")
+    return None
 
 
 def refundable(order):
@@ -111,10 +130,12 @@ def refund(order, user, amount=None, request_id=""):
     }
     if amount is not None:
         params["amount"] = to_minor_units(amount, order.currency)
+    # Asking again for a refund Stripe never answered reaches that refund
+    key = unanswered_refund_key(order, amount) or refund_key(order, amount, request_id)
     try:
         answer = stripe_api.client().v1.refunds.create(
             params=params,
-            options={"idempotency_key": refund_key(order, amount, request_id)},
+            options={"idempotency_key": key},
         )
     except stripe.InvalidRequestError as error:
         raise ActionRefused(
@@ -128,7 +149,12 @@ def refund(order, user, amount=None, request_id=""):
             order,
             "cellar.order.refund",
             user=user,
-            data={"status": "no answer from Stripe", "error": str(error)},
+            data={
+                "status": "no answer from Stripe",
+                "error": str(error),
+                "amount": str(amount) if amount is not None else "rest",
+                "key": key,
+            },
         )
         raise ActionRefused(
             "Stripe did not answer; nothing changed here yet. Try again: the same "

@@ -557,11 +557,15 @@ class Cart:
             in_cart = self._items.get(str(variant_id), 0)
             left = self.available_to_me(variant) - in_cart if variant else 0
             if 0 < left < quantity:
-                self.add(variant_id, left)
-                added += 1
-                told.append(f"{name}: only {left} of {quantity} left, added.")
-            else:
-                told.append(f"{name}: not added. {reason}")
+                try:
+                    self.add(variant_id, left)
+                except CartError as still:  # a full cart, a wine no longer sold
+                    reason = next(iter(still.errors.values()))[0]
+                else:
+                    added += 1
+                    told.append(f"{name}: only {left} of {quantity} left, added.")
+                    continue
+            told.append(f"{name}: not added. {reason}")
         return added, told
 
     def update(self, variant_id, quantity):

@@ -41,6 +41,9 @@ class CheckoutForm(forms.Form):
         widget=forms.RadioSelect,
         help_text="Methods for your address; the cheapest if you do not choose.",
     )
+    save_address = forms.BooleanField(
+        label="Save this address to my account", required=False
+    )
     legal_age = forms.BooleanField(
         label="I am of legal drinking age in the delivery country.",
         error_messages={

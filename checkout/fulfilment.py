@@ -287,6 +287,18 @@ def _mark_paid(order, payment, cause):
     enqueue(generate_invoice, order.pk)
 
 
+def _taxable(order, tax, rates):
+    """What a rate of Stripe's was on: its ``taxable_amount``; where Stripe gives
+    none (it may be null) and the order has one rate, the goods and shipping
+    without the tax."""
+    if tax.get("taxable_amount") is not None:
+        return from_minor_units(tax["taxable_amount"], order.currency)
+    if rates != 1:
+        return from_minor_units(0, order.currency)
+    base = order.subtotal - order.discount + order.shipping
+    return base - order.tax if order.prices_include_tax else base
+
+
 def _record_stripe_tax(order, payment):
     """The tax Stripe Tax charged becomes the order's, as if the shop had
     computed it: the total, the shipping's part, and a line per rate."""
@@ -303,7 +315,7 @@ def _record_stripe_tax(order, payment):
             "percent": str(tax["rate"]["percentage"]),
             "country": tax["rate"].get("country") or order.country.code,
             "state": tax["rate"].get("state") or "",
-            "taxable": str(from_minor_units(tax["taxable_amount"], currency)),
+            "taxable": str(_taxable(order, tax, len(rated))),
             "amount": str(from_minor_units(tax["amount"], currency)),
         }
         for tax in rated

@@ -1,6 +1,8 @@
 """One Stripe Checkout Session per pending order paid on Stripe's hosted page."""
 
 import contextlib
+import hashlib
+import json
 import logging
 
 import stripe
@@ -169,7 +171,10 @@ def checkout_session_url(order, success_url, cancel_url):
 
 def _customer_for_tax(client, order):
     """Stripe Tax finds the rate from the Customer's shipping address: the order's
-    delivery address goes on its Customer (a returning shopper's, or a new one)."""
+    delivery address goes on a Customer. A returning shopper's Customer is used
+    when it already has that address; it is never changed (the email it was found
+    by is not proven the shopper's), so another address gets a Customer of its
+    own, keyed by the order, the email and the address."""
     address = {
         "line1": order.address_line1,
         "line2": order.address_line2,
@@ -180,19 +185,19 @@ def _customer_for_tax(client, order):
     }
     # Stripe takes an empty string as unsetting a field: those are left out.
     address = {field: value for field, value in address.items() if value}
+    if order.stripe_customer_id:
+        with contextlib.suppress(stripe.InvalidRequestError):
+            known = client.v1.customers.retrieve(order.stripe_customer_id)
+            shipping = getattr(known, "shipping", None)
+            kept = shipping.address.to_dict() if shipping else {}
+            if {k: v for k, v in kept.items() if v} == address:
+                return
     shipping = {"name": order.name, "address": address}
     if order.phone:
         shipping["phone"] = order.phone
-    if order.stripe_customer_id:
-        try:
-            client.v1.customers.update(
-                order.stripe_customer_id, params={"shipping": shipping}
-            )
-            return
-        except stripe.InvalidRequestError as error:
-            if error.code != "resource_missing":
-                raise
-        forget_stripe_customer(order.stripe_customer_id, stripe_api.livemode())
+    digest = hashlib.sha256(
+        json.dumps([order.email, order.name, shipping], sort_keys=True).encode()
+    ).hexdigest()[:16]
     customer = client.v1.customers.create(
         params={
             "email": order.email,
@@ -200,7 +205,7 @@ def _customer_for_tax(client, order):
             "shipping": shipping,
             "metadata": {"order_reference": order.reference},
         },
-        options={"idempotency_key": f"cellar-order-{order.token}-customer"},
+        options={"idempotency_key": f"cellar-order-{order.token}-customer-{digest}"},
     )
     order.stripe_customer_id = customer.id
     Order.objects.filter(pk=order.pk).update(stripe_customer_id=customer.id)

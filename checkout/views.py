@@ -27,13 +27,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cart.services import (
     Cart,
     CartBusy,
+    CartError,
     chosen_destination,
     remember_destination,
 )
 from core import ratelimit
 from core.security import header_value
 from home.models import PaymentPage, ShopSettings
-from orders.models import Invoice, Order
+from orders.customers import ADDRESS_FIELDS
+from orders.models import Invoice, Order, SavedAddress
 from orders.placement import CONTACT_FIELDS, CartNotReady, place_order
 from orders.status import OrderStatus
 from shipping import addresses
@@ -87,7 +89,28 @@ def _back_to_cart(request, reasons, stale=False):
     return redirect("cart:detail")
 
 
+def _saved_address(request):
+    """The signed-in shopper's saved address to start from: the one chosen on the
+    page (``?address=``), else their default; None for a guest or none saved."""
+    if not request.user.is_authenticated:
+        return None
+    mine = SavedAddress.objects.filter(user=request.user)
+    chosen = request.GET.get("address", "")
+    if chosen.isdigit():
+        found = mine.filter(pk=int(chosen)).first()
+        if found is not None:
+            return found
+    return mine.first()
+
+
 def _prefill(request):
+    saved = _saved_address(request)
+    if saved is not None:
+        return {field: getattr(saved, field) for field in ADDRESS_FIELDS} | {
+            "email": request.user.email,
+            "country": saved.country.code,
+            "state": addresses.state_value(saved.country.code, saved.state),
+        }
     last = request.session.get("orders")
     order = Order.objects.filter(token=last[0]).first() if last else None
     if order is None and request.user.is_authenticated:
@@ -158,6 +181,11 @@ def start(request):
                 except (CartBusy, DatabaseError):
                     # The order stands; this browser just does not remember it.
                     logger.warning("Could not remember %s in the session", order)
+                if (
+                    form.cleaned_data.get("save_address")
+                    and request.user.is_authenticated
+                ):
+                    SavedAddress.keep(request.user, form.cleaned_data)
                 if order.pays_on_page and page == PaymentPage.HOSTED:
                     # Paid on the shop's page so far; now asked without the
                     # Payment Element (no JavaScript): Stripe's page instead.
@@ -188,9 +216,21 @@ def start(request):
             "lines": cart.lines,
             "payment_error": error,
             **_summary(request, form, cart),
+            **_addresses(request),
         },
         status=status,
     )
+
+
+def _addresses(request):
+    """A signed-in shopper's saved addresses, to start the form from one."""
+    if not request.user.is_authenticated:
+        return {}
+    chosen = _saved_address(request)
+    return {
+        "saved_addresses": list(SavedAddress.objects.filter(user=request.user)),
+        "chosen_address": chosen.pk if chosen else None,
+    }
 
 
 def _summary(request, form, cart):
@@ -528,7 +568,6 @@ def webhook(request):
     return JsonResponse({"received": True, "result": result})
 
 
-@require_GET
 def _not_another_accounts(request, order):
     """An order's link shows it to whoever holds it (the shopper's email has it),
     except to a shopper signed in to another account: theirs it is not."""
@@ -538,6 +577,7 @@ def _not_another_accounts(request, order):
     return order
 
 
+@require_GET
 def order_detail(request, token):
     order = get_object_or_404(
         Order.objects.select_related("invoice").prefetch_related("lines"), token=token
@@ -577,6 +617,11 @@ def reorder(request, token):
             lines.append((line.variant_id, line.quantity, name))
     try:
         _, (added, refused) = Cart.change(request, lambda cart: cart.reorder(lines))
+    except CartError as full:
+        for errors in full.errors.values():
+            for error in errors:
+                messages.warning(request, error)
+        return redirect("cart:detail")
     except CartBusy:
         messages.error(request, "Your cart was busy; please try again.")
         return redirect("orders:detail", token)

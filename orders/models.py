@@ -505,3 +505,64 @@ class Customer(models.Model):
 
     def stripe_id(self, livemode):
         return getattr(self, self.stripe_id_field(livemode))
+
+
+class SavedAddress(models.Model):
+    """A delivery address a signed-in shopper keeps for their next checkouts; one
+    of them (the first saved, until they choose) is the default."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="addresses"
+    )
+    name = models.CharField(max_length=200)
+    address_line1 = models.CharField(max_length=200)
+    address_line2 = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100)
+    postal_code = models.CharField(max_length=20)
+    state = models.CharField(max_length=64, blank=True)
+    country = CountryField()
+    phone = models.CharField(max_length=30, blank=True)
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "checkout"
+        ordering = ["-is_default", "-created_at", "-pk"]
+        verbose_name = "saved address"
+        verbose_name_plural = "saved addresses"
+
+    def __str__(self):
+        return f"{self.name}, {self.address_line1}, {self.city}, {self.country.code}"
+
+    def same_place(self, fields):
+        """Whether ``fields`` (an address as the checkout cleans it) is this one."""
+        return all(
+            str(getattr(self, name) or "").strip().casefold()
+            == str(fields.get(name) or "").strip().casefold()
+            for name in ("address_line1", "address_line2", "city", "postal_code")
+        ) and self.country.code == str(fields.get("country") or "")
+
+    @classmethod
+    def keep(cls, user, fields):
+        """Save ``fields`` for the user unless they have it already; the first
+        becomes the default. The kept address."""
+        for address in cls.objects.filter(user=user):
+            if address.same_place(fields):
+                return address
+        return cls.objects.create(
+            user=user,
+            is_default=not cls.objects.filter(user=user).exists(),
+            **{
+                name: fields.get(name) or ""
+                for name in (
+                    "name",
+                    "address_line1",
+                    "address_line2",
+                    "city",
+                    "postal_code",
+                    "state",
+                    "country",
+                    "phone",
+                )
+            },
+        )

@@ -204,7 +204,7 @@ def lines(*, country, name, street, city, state="", postal_code=""):
     except (ValueError, KeyError):
         rows = [name, *street.splitlines(), " ".join(filter(None, [postal_code, city]))]
     # The formats write some fields in capitals, as for a sorting machine
-    for value in (city, state, name):
+    for value in (city, state, name, *street.splitlines()):
         if value and value != value.upper():
             rows = [row.replace(value.upper(), value) for row in rows]
     return [row for row in rows if row.strip()]

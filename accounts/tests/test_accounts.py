@@ -162,6 +162,8 @@ def test_another_accounts_order_and_invoice_are_not_found(guest_order):
 
     assert eve.get(f"/orders/{guest_order.token}/").status_code == 404
     assert eve.get(f"/orders/{guest_order.token}/invoice.pdf").status_code == 404
+    assert eve.post(f"/orders/{guest_order.token}/reorder/").status_code == 404
+    assert eve.post(f"/orders/{guest_order.token}/").status_code == 405
     assert guest_order.reference not in eve.get("/account/").content.decode()
     # The link in the shopper's email still opens it, signed in or not
     assert Client().get(f"/orders/{guest_order.token}/").status_code == 200
@@ -184,3 +186,19 @@ def test_closing_an_account_keeps_its_orders_for_the_books(guest_order):
     order = Order.objects.get(pk=guest_order.pk)
     assert (order.user, order.email, order.status) == (None, "Ada@Example.com", "paid")
     assert shopper.get("/account/")["Location"].startswith("/accounts/login/")
+
+
+def test_closing_an_account_guesses_passwords_at_a_limited_rate(db):
+    user = get_user_model().objects.create_user("ada", "ada@example.com", PASSWORD)
+    EmailAddress.objects.create(user=user, email="ada@example.com", verified=True)
+    thief = Client()
+    sign_in(thief, "ada@example.com")
+
+    answers = [
+        thief.post("/account/close/", {"password": f"guess {n}"}).status_code
+        for n in range(6)
+    ]
+
+    assert answers == [400, 400, 400, 400, 400, 429]
+    assert thief.post("/account/close/", {"password": PASSWORD}).status_code == 429
+    assert get_user_model().objects.filter(pk=user.pk).exists()

@@ -408,3 +408,37 @@ def test_shipped_with_a_carrier_then_delivered_the_shopper_sees_each_step(
         '<a href="https://www.ups.com/track?tracknum=1Z%20999" rel="noopener '
         'noreferrer" data-tracking-link>1Z 999</a>'
     ) in page
+
+
+def test_a_partial_refund_asked_again_after_no_answer_is_the_same_refund(
+    merchant, stripe_webhook, buy
+):
+    paid = buy(lines=(("red", 2),))  # 20.00
+    faults.fail_next(times=3, kind="timeout", path_startswith="/v1/refunds")
+    merchant.post(
+        f"/admin/orders/refund/{paid.pk}/",
+        {**refund_form(merchant, paid), "amount": "7.50"},
+    )
+    faults.reset()
+
+    # The merchant opens the form again (a new form id) and asks for 7.50 again
+    merchant.post(
+        f"/admin/orders/refund/{paid.pk}/",
+        {**refund_form(merchant, paid), "amount": "7.50"},
+    )
+    assert refunds_in_stripe(paid) == 1
+    assert Order.objects.get(pk=paid.pk).amount_refunded == Decimal("7.50")
+    # and, Stripe having answered this time, a deliberate second 7.50
+    merchant.post(
+        f"/admin/orders/refund/{paid.pk}/",
+        {**refund_form(merchant, paid), "amount": "7.50"},
+    )
+
+    order = Order.objects.get(pk=paid.pk)
+    assert refunds_in_stripe(order) == 2
+    assert order.amount_refunded == Decimal("15.00")
+    assert [e["status"] for e in log_entries(order, "cellar.order.refund")] == [
+        "no answer from Stripe",
+        "succeeded",
+        "succeeded",
+    ]

@@ -711,7 +711,7 @@ def test_stripe_tax_pays_on_stripes_page_even_when_the_shop_takes_cards(
     assert (order.payment_page, order.stripe_payment_intent_id) == ("hosted", "")
 
 
-def test_a_returning_shoppers_customer_gets_the_new_delivery_address(
+def test_a_returning_shoppers_customer_is_reused_for_its_address_never_changed(
     client, wines, stripe_tax, django_capture_on_commit_callbacks
 ):
     buy(client, wines, [("red", 1)])
@@ -721,16 +721,31 @@ def test_a_returning_shoppers_customer_gets_the_new_delivery_address(
         webhooks.deliver_pending(transport=webhooks.django_client_transport(Client()))
     customer = Order.objects.get(stripe_session_id=first).stripe_customer_id
 
-    again = Client()
-    buy(again, wines, [("red", 1)])
-    second = session_id_of(check_out(again, **OREGON))
+    same, elsewhere = Client(), Client()
+    buy(same, wines, [("red", 1)])
+    buy(elsewhere, wines, [("red", 1)])
+    again = Order.objects.get(
+        stripe_session_id=session_id_of(check_out(same, **NEW_YORK))
+    )
+    oregon = Order.objects.get(
+        stripe_session_id=session_id_of(check_out(elsewhere, **OREGON))
+    )
 
-    order = Order.objects.get(stripe_session_id=second)
-    stripe_customer = stripe_client().v1.customers.retrieve(customer)
-    assert order.stripe_customer_id == customer
-    assert stripe_customer.shipping.address.state == "OR"
+    # The same address: the same Customer. Another (typed with the same email,
+    # which proves nothing): a Customer of its own, the first one untouched
+    assert again.stripe_customer_id == customer
+    assert oregon.stripe_customer_id not in ("", customer)
+    assert stripe_client().v1.customers.retrieve(customer).shipping.address.state == (
+        "NY"
+    )
+    assert (
+        stripe_client()
+        .v1.customers.retrieve(oregon.stripe_customer_id)
+        .shipping.address.state
+        == "OR"
+    )
     # Oregon has no sales tax (no rate in the emulator's table): none is added
-    assert stripe_session(second).total_details.amount_tax == 0
+    assert stripe_session(oregon.stripe_session_id).total_details.amount_tax == 0
 
 
 def test_a_payment_that_is_not_the_total_and_stripes_tax_is_flagged(
