@@ -3,6 +3,7 @@ had in checkout/tasks.py, so queued work and beat's schedule still find them."""
 
 import logging
 from datetime import timedelta
+from decimal import Decimal
 from smtplib import SMTPException
 
 from celery import shared_task
@@ -12,7 +13,7 @@ from core.queue import enqueue
 
 from .emails import send_refunded, send_shipped
 from .invoices import invoice_for, produce, record_failure, send
-from .models import Invoice, Order
+from .models import Invoice, Order, OrderEmail
 from .status import SOLD
 
 logger = logging.getLogger(__name__)
@@ -92,4 +93,29 @@ def queue_missing_invoices(older_than_minutes=2):
     for order_id in missing:
         generate_invoice.delay(order_id)
         queued += 1
+    return queued + queue_missing_refund_emails(cutoff)
+
+
+# Refund emails lost with their task are sent again for this long after the refund.
+REFUND_EMAIL_SWEEP = timedelta(days=7)
+
+
+def queue_missing_refund_emails(cutoff):
+    """Orders refunded (before ``cutoff``, within the sweep's week) whose shopper
+    was not told of the latest refunded total: their email is queued again."""
+    recent = Order.objects.filter(
+        refunded_at__lte=cutoff,
+        refunded_at__gte=timezone.now() - REFUND_EMAIL_SWEEP,
+        amount_refunded__gt=0,
+    ).prefetch_related("emails")
+    queued = 0
+    for order in recent:
+        told = [
+            Decimal(email.detail)
+            for email in order.emails.all()
+            if email.kind == OrderEmail.Kind.REFUNDED
+        ]
+        if max(told, default=Decimal(0)) < order.amount_refunded:
+            email_refunded.delay(order.pk)
+            queued += 1
     return queued

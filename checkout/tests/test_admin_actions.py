@@ -442,3 +442,29 @@ def test_a_partial_refund_asked_again_after_no_answer_is_the_same_refund(
         "succeeded",
         "succeeded",
     ]
+
+
+def test_a_refund_email_lost_with_its_task_is_sent_by_the_sweep_once(
+    merchant, buy, django_capture_on_commit_callbacks
+):
+    from orders.tasks import queue_missing_invoices
+
+    paid = buy(lines=(("red", 2),))
+    mail.outbox.clear()
+    # The refund is recorded, but its email task never runs (the broker was down)
+    with django_capture_on_commit_callbacks(execute=False):
+        merchant.post(
+            f"/admin/orders/refund/{paid.pk}/",
+            {**refund_form(merchant, paid), "amount": "5.00"},
+        )
+    assert Order.objects.get(pk=paid.pk).amount_refunded == Decimal("5.00")
+    assert mail.outbox == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = queue_missing_invoices(older_than_minutes=0)
+        again = queue_missing_invoices(older_than_minutes=0)
+
+    assert (first, again) == (1, 0)
+    [email] = mail.outbox
+    assert email.subject == f"Part of your Cellar order {paid.reference} is refunded"
+    assert "$5.00 goes back to the card" in email.body
