@@ -57,6 +57,8 @@ def test_sign_up_verify_buy_and_see_the_order_on_another_browser(
         page.get_by_label("Name on card").fill("Margaret Hamilton")
         page.get_by_role("button", name=re.compile(r"^Pay ")).first.click()
         page.wait_for_url(re.compile(r".*/orders/[\w-]+/$"))
+        page.locator("[data-timeline] [data-step=paid]").wait_for()
+        page.screenshot(path=screenshots / "account-order-390.png", full_page=True)
         order = Order.objects.get(email=EMAIL)
         assert order.user.email == EMAIL
 
