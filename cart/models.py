@@ -17,3 +17,29 @@ class SavedCart(models.Model):
 
     def __str__(self):
         return f"Cart of {self.user}"
+
+
+class StockAlert(models.Model):
+    """A shopper's wish to hear when a sold-out wine is back: asked on the wine's
+    page, confirmed from an email (double opt-in), sent once when it is back."""
+
+    variant = models.ForeignKey(
+        "products.WineVariant", on_delete=models.CASCADE, related_name="+"
+    )
+    email = models.EmailField()
+    token = models.CharField(max_length=43, unique=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "email"], name="one_alert_per_wine_and_email"
+            )
+        ]
+        verbose_name = "back-in-stock alert"
+        verbose_name_plural = "back-in-stock alerts"
+
+    def __str__(self):
+        return f"{self.email}: {self.variant}"

@@ -12,4 +12,6 @@ urlpatterns = [
     path("coupon/", views.coupon, name="coupon"),
     path("destination/", views.destination, name="destination"),
     path("api/", views.api, name="api"),
+    path("alerts/", views.ask_alert, name="ask_alert"),
+    path("alerts/<str:token>/", views.alert, name="alert"),
 ]

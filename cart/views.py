@@ -3,18 +3,22 @@ import json
 from functools import wraps
 from urllib.parse import urlsplit
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core import ratelimit
 from coupons.services import CouponRejected, TooManyAttempts
 
+from . import alerts
 from .forms import DestinationForm
+from .models import StockAlert
 from .services import (
     Cart,
     CartBusy,
@@ -312,3 +316,45 @@ def _api_coupon(request, cart, code):
         raise CouponRejected("Send the coupon code as a string, or null to remove it.")
     elif code.strip().upper() != cart.coupon_code:
         cart.apply_coupon(code, request)
+
+
+class AlertForm(forms.Form):
+    variant = forms.IntegerField(min_value=1)
+    email = forms.EmailField(max_length=254)
+
+
+@require_POST
+def ask_alert(request):
+    """Email me when this sold-out wine is back: a confirmation email first."""
+    form = AlertForm(request.POST)
+    back = _next_url(request)
+    if not form.is_valid():
+        messages.error(request, "Give an email address to be told at.")
+        return redirect(back)
+    slots = ratelimit.take(ratelimit.per_client(request, "stock-alerts", 10, 10), 3600)
+    if not slots.allowed:
+        messages.error(request, "Too many alerts asked for; try again later.")
+        return redirect(back)
+    variant = alerts.sold_out(form.cleaned_data["variant"])
+    if variant is None:
+        messages.info(request, "That wine is for sale: add it to your cart.")
+        return redirect(back)
+    alerts.ask(variant, form.cleaned_data["email"])
+    messages.success(
+        request,
+        "Check your email and confirm: we will tell you once, when it is back.",
+    )
+    return redirect(back)
+
+
+@require_http_methods(["GET", "POST"])
+def alert(request, token):
+    found = (
+        StockAlert.objects.filter(token=token).select_related("variant__page").first()
+    )
+    if found is None:
+        raise Http404("No such alert.")
+    if request.method == "POST":
+        found = alerts.confirm(token)
+        found.refresh_from_db()
+    return render(request, "cart/alert.html", {"alert": found})

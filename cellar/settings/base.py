@@ -188,6 +188,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "checkout.tasks.end_expired_checkouts",
         "schedule": 60,
     },
+    # Back-in-stock emails, once each, for wines for sale again.
+    "send-stock-alerts": {
+        "task": "cart.tasks.send_stock_alerts",
+        "schedule": 10 * 60,
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [
