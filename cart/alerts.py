@@ -5,7 +5,7 @@ when the wine can be bought again (``send_due``, by beat)."""
 import secrets
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -73,11 +73,29 @@ def send_due():
     return sent
 
 
+def unsubscribe(token):
+    """Forget the alert: nothing more is sent for it. Whether there was one."""
+    deleted, _ = StockAlert.objects.filter(token=token).delete()
+    return bool(deleted)
+
+
 def _mail(alert, subject, template, context):
+    """An alert's email, with its one-click unsubscribe link (in the text, and as
+    the List-Unsubscribe headers mail apps act on: RFC 8058)."""
+    stop = settings.SITE_URL + reverse("cart:alert_unsubscribe", args=[alert.token])
     body = render_to_string(
-        template, {"alert": alert, "variant": alert.variant, **context}
+        template,
+        {"alert": alert, "variant": alert.variant, "unsubscribe": stop, **context},
     )
-    send_mail(subject, body, None, [alert.email])
+    EmailMessage(
+        subject,
+        body,
+        to=[alert.email],
+        headers={
+            "List-Unsubscribe": f"<{stop}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    ).send()
 
 
 def sold_out(variant_id):

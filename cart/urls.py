@@ -14,4 +14,9 @@ urlpatterns = [
     path("api/", views.api, name="api"),
     path("alerts/", views.ask_alert, name="ask_alert"),
     path("alerts/<str:token>/", views.alert, name="alert"),
+    path(
+        "alerts/<str:token>/unsubscribe/",
+        views.alert_unsubscribe,
+        name="alert_unsubscribe",
+    ),
 ]

@@ -6,11 +6,12 @@ from urllib.parse import urlsplit
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from core import ratelimit
@@ -358,3 +359,14 @@ def alert(request, token):
         found = alerts.confirm(token)
         found.refresh_from_db()
     return render(request, "cart/alert.html", {"alert": found})
+
+
+@csrf_exempt  # RFC 8058: mail apps POST here with no page and no cookie
+@require_http_methods(["GET", "POST"])
+def alert_unsubscribe(request, token):
+    """One click stops the alert: the link in its email (GET) or the mail app's
+    List-Unsubscribe-Post. The secret token is the authority, as the email's."""
+    stopped = alerts.unsubscribe(token)
+    if request.method == "POST":
+        return HttpResponse(status=200 if stopped else 404)
+    return render(request, "cart/alert_stopped.html", {"stopped": stopped}, status=200)

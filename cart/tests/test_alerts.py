@@ -81,3 +81,25 @@ def test_bad_alerts_change_nothing(wines):
     assert mail.outbox == []
     assert Client().get("/cart/alerts/nope/").status_code == 404
     assert Client().get("/cart/alerts/").status_code == 405
+
+
+def test_one_click_in_the_email_or_the_mail_app_stops_the_alert(wines):
+    gone = wines["sold_out"]
+    ask(Client(), gone)
+    ask(Client(), gone, "grace@example.com")
+    ada, grace = mail.outbox
+    ada_stop = re.search(r"(/cart/alerts/[\w-]+/unsubscribe/)", ada.body)[1]
+    grace_stop = re.search(r"(/cart/alerts/[\w-]+/unsubscribe/)", grace.body)[1]
+    assert ada.extra_headers["List-Unsubscribe"].endswith(f"{ada_stop}>")
+    assert ada.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+    clicked = Client().get(ada_stop)
+    # A mail app's POST (RFC 8058): no CSRF token, no cookie
+    posted = Client(enforce_csrf_checks=True).post(grace_stop)
+
+    assert "Alert stopped" in clicked.content.decode()
+    assert posted.status_code == 200
+    assert StockAlert.objects.count() == 0
+    assert Client(enforce_csrf_checks=True).post(grace_stop).status_code == 404
+    WineVariant.objects.filter(pk=gone.pk).update(stock=5)
+    assert send_stock_alerts() == 0
