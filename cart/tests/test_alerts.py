@@ -103,3 +103,27 @@ def test_one_click_in_the_email_or_the_mail_app_stops_the_alert(wines):
     assert Client(enforce_csrf_checks=True).post(grace_stop).status_code == 404
     WineVariant.objects.filter(pk=gone.pk).update(stock=5)
     assert send_stock_alerts() == 0
+
+
+def test_the_alert_form_on_a_cached_page_carries_the_visitors_own_token(
+    wines, page_cache
+):
+    gone = wines["sold_out"]
+    Client().get(gone.page.url)  # the page is cached by another visitor first
+    shopper = Client(enforce_csrf_checks=True)
+
+    page = shopper.get(gone.page.url).content.decode()
+    tokens = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    response = shopper.post(
+        "/cart/alerts/",
+        {
+            "variant": gone.pk,
+            "email": "ada@example.com",
+            "next": gone.page.url,
+            "csrfmiddlewaretoken": tokens[-1],
+        },
+    )
+
+    assert len(tokens) == 2 and len(set(tokens)) == 1  # add to cart, and the alert
+    assert response.status_code == 302
+    assert StockAlert.objects.get().email == "ada@example.com"
