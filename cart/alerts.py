@@ -2,7 +2,9 @@
 email that asks (double opt-in: nobody can sign someone else up), and sent once
 when the wine can be bought again (``send_due``, by beat)."""
 
+import logging
 import secrets
+from smtplib import SMTPException
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -14,6 +16,8 @@ from django.utils import timezone
 from products.models import WineVariant
 
 from .models import StockAlert
+
+logger = logging.getLogger(__name__)
 
 
 def ask(variant, email):
@@ -63,12 +67,20 @@ def send_due():
             notified_at=timezone.now()
         ):
             continue
-        _mail(
-            alert,
-            f"{variant.page.display_name} is back at Cellar",
-            "cart/email/alert_back.txt",
-            {"link": settings.SITE_URL + variant.page.url},
-        )
+        try:
+            _mail(
+                alert,
+                f"{variant.page.display_name} is back at Cellar",
+                "cart/email/alert_back.txt",
+                {"link": settings.SITE_URL + variant.page.url},
+            )
+        except (SMTPException, OSError):
+            # Not sent: unclaimed, so the next sweep tries again.
+            logger.warning(
+                "Back-in-stock email to %s failed", alert.email, exc_info=True
+            )
+            StockAlert.objects.filter(pk=alert.pk).update(notified_at=None)
+            continue
         sent += 1
     return sent
 
