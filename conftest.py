@@ -140,7 +140,12 @@ def pay_for(django_capture_on_commit_callbacks):
     from stripe_emulator import payments, webhooks
 
     def place(
-        lines, email="ada@example.com", name="Ada Lovelace", coupon=None, pay=True
+        lines,
+        email="ada@example.com",
+        name="Ada Lovelace",
+        coupon=None,
+        pay=True,
+        card="4242424242424242",
     ):
         shopper = Client()
         for variant, quantity in lines:
@@ -149,7 +154,7 @@ def pay_for(django_capture_on_commit_callbacks):
             shopper.post("/cart/coupon/", {"code": coupon})
         session_id = session_id_of(check_out(shopper, email=email, name=name))
         if pay:
-            payments.pay(session_id, "4242424242424242")
+            payments.pay(session_id, card)
             with django_capture_on_commit_callbacks(execute=True):
                 webhooks.deliver_pending(
                     transport=webhooks.django_client_transport(Client())

@@ -1,5 +1,6 @@
 """Back-in-stock alerts: asked for on a sold-out wine's page, confirmed from the
-email that asks (double opt-in: nobody can sign someone else up), and sent once
+email that asks (double opt-in: nobody can sign someone else up; a signed-in
+shopper's own verified email needs none), and sent once
 when the wine can be bought again (``send_due``, by beat)."""
 
 import logging
@@ -20,19 +21,27 @@ from .models import StockAlert
 logger = logging.getLogger(__name__)
 
 
-def ask(variant, email):
+def ask(variant, email, verified=False):
     """Record the wish and email the link that confirms it (again, for one not
-    confirmed yet). The same answer whether or not it was asked before."""
+    confirmed yet). The same answer whether or not it was asked before. An email
+    already ``verified`` (a signed-in shopper's own) needs no confirming."""
     email = email.strip().lower()
+    confirmed_at = timezone.now() if verified else None
     try:
         with transaction.atomic():
             alert = StockAlert.objects.create(
-                variant=variant, email=email, token=secrets.token_urlsafe(32)
+                variant=variant,
+                email=email,
+                token=secrets.token_urlsafe(32),
+                confirmed_at=confirmed_at,
             )
     except IntegrityError:
         alert = StockAlert.objects.get(variant=variant, email=email)
-        if alert.confirmed_at is not None:
-            return alert
+        if alert.confirmed_at is None and verified:
+            StockAlert.objects.filter(pk=alert.pk).update(confirmed_at=confirmed_at)
+            alert.confirmed_at = confirmed_at
+    if alert.confirmed_at is not None:
+        return alert
     _mail(
         alert,
         f"Confirm: tell me when {variant.page.display_name} is back",

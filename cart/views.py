@@ -3,6 +3,7 @@ import json
 from functools import wraps
 from urllib.parse import urlsplit
 
+from allauth.account.models import EmailAddress
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
@@ -326,7 +327,8 @@ class AlertForm(forms.Form):
 
 @require_POST
 def ask_alert(request):
-    """Email me when this sold-out wine is back: a confirmation email first."""
+    """Email me when this sold-out wine is back: a confirmation email first,
+    unless it is the signed-in shopper's own verified address."""
     form = AlertForm(request.POST)
     back = _next_url(request)
     if not form.is_valid():
@@ -340,10 +342,18 @@ def ask_alert(request):
     if variant is None:
         messages.info(request, "That wine is for sale: add it to your cart.")
         return redirect(back)
-    alerts.ask(variant, form.cleaned_data["email"])
+    email = form.cleaned_data["email"]
+    verified = request.user.is_authenticated and (
+        EmailAddress.objects.filter(
+            user=request.user, email__iexact=email.strip(), verified=True
+        ).exists()
+    )
+    alert = alerts.ask(variant, email, verified=verified)
     messages.success(
         request,
-        "Check your email and confirm: we will tell you once, when it is back.",
+        f"We will email {alert.email} once, when it is back."
+        if verified
+        else "Check your email and confirm: we will tell you once, when it is back.",
     )
     return redirect(back)
 

@@ -347,6 +347,9 @@ def apply_refund(charge, cause, late=False):
         if order is None:
             logger.info("charge.refunded for %s before its order was paid", intent)
             return NOT_YET
+        if order.refund_failed_at is not None:
+            # A refund of this charge failed: this event's copy may count it.
+            charge = _charge_now(charge["id"])
         refunded = from_minor_units(charge["amount_refunded"], order.currency)
         if late:
             flag_early_refund(order, refunded)
@@ -354,21 +357,107 @@ def apply_refund(charge, cause, late=False):
         return order
 
 
-def _apply_refunds_received_first(order, cause):
-    """Refunds of this payment that reached the ledger before it was recorded."""
-    events = StripeEvent.objects.filter(
-        type="charge.refunded",
-        status=StripeEvent.Status.DEFERRED,
-        payload__data__object__payment_intent=order.stripe_payment_intent_id,
+def apply_refund_failure(refund, cause):
+    """charge.refund.updated or refund.failed: Stripe failed a refund it had
+    confirmed (the card was closed), and took its amount back off the charge.
+
+    The order's refunded total becomes what the charge says now (asked of Stripe:
+    an event's copy may be older than the failure), a refunded order is paid
+    again, and the merchant is asked to refund the shopper another way. From then
+    on charge.refunded events are checked against Stripe in the same way, so a
+    late copy never counts the failed refund again. Once per refund, whichever
+    of the two events comes, and however often.
+    """
+    if refund.get("status") != "failed":
+        return None
+    intent = refund.get("payment_intent")
+    with transaction.atomic():
+        order = (
+            Order.objects.select_for_update()
+            .filter(stripe_payment_intent_id=intent, status__in=SOLD)
+            .first()
+        )
+        if order is None:
+            logger.info("A failed refund of %s before its order was paid", intent)
+            return NOT_YET
+        if not _failure_recorded(refund["id"]):
+            _record_refund_failure(order, refund, cause)
+        return order
+
+
+def _failure_recorded(refund_id):
+    """Whether an event about this refund's failure was handled (the one being
+    handled now has no ``processed_at`` yet)."""
+    return StripeEvent.objects.filter(
+        type__in=REFUND_FAILURE_EVENTS,
+        status=StripeEvent.Status.PROCESSED,
+        processed_at__isnull=False,
+        payload__data__object__id=refund_id,
+        payload__data__object__status="failed",
+    ).exists()
+
+
+def _record_refund_failure(order, refund, cause):
+    charge = _charge_now(refund["charge"])
+    refunded = from_minor_units(charge["amount_refunded"], order.currency)
+    amount = from_minor_units(refund["amount"], order.currency)
+    order.refund_failed_at = timezone.now()
+    order.amount_refunded = min(order.amount_refunded, refunded)
+    order.flag(
+        f"Stripe could not refund {amount} {order.currency_code} (refund "
+        f"{refund['id']}: {refund.get('failure_reason') or 'failed'}); "
+        f"{order.amount_refunded} is refunded now. Refund the shopper another "
+        "way, or ask them for another card.",
+        amount,
     )
-    charges = [event.payload["data"]["object"] for event in events]
-    if not charges:
+    if order.status == OrderStatus.REFUNDED and not charge["refunded"]:
+        transition(order, OrderStatus.PAID, cause, f"Refund {refund['id']} failed")
+    order.save()
+    enqueue(email_refunded, order.pk)  # the shopper was told it was refunded
+
+
+def _charge_now(charge_id):
+    """The charge as Stripe holds it now, as an event carries it."""
+    return stripe_api.client().v1.charges.retrieve(charge_id).to_dict()
+
+
+# The events by which Stripe says a refund failed (the second is newer).
+REFUND_FAILURE_EVENTS = ("charge.refund.updated", "refund.failed")
+
+
+def _apply_refunds_received_first(order, cause):
+    """Refunds of this payment that reached the ledger before it was recorded,
+    and their failures. One query when there are none."""
+    events = list(
+        StripeEvent.objects.filter(
+            type__in=("charge.refunded", *REFUND_FAILURE_EVENTS),
+            status=StripeEvent.Status.DEFERRED,
+            payload__data__object__payment_intent=order.stripe_payment_intent_id,
+        )
+    )
+    if not events:
         return
-    latest = max(charges, key=lambda charge: charge["amount_refunded"])
-    refunded = from_minor_units(latest["amount_refunded"], order.currency)
-    flag_early_refund(order, refunded)
-    record_refund(order, refunded, bool(latest["refunded"]), cause)
-    events.update(status=StripeEvent.Status.PROCESSED, processed_at=timezone.now())
+    charges = [
+        e.payload["data"]["object"] for e in events if e.type == "charge.refunded"
+    ]
+    if charges:
+        latest = max(charges, key=lambda charge: charge["amount_refunded"])
+        refunded = from_minor_units(latest["amount_refunded"], order.currency)
+        flag_early_refund(order, refunded)
+        record_refund(order, refunded, bool(latest["refunded"]), cause)
+    # A refund that failed meanwhile counts no more (and is told to the merchant)
+    failed = {
+        e.payload["data"]["object"]["id"]: e.payload["data"]["object"]
+        for e in events
+        if e.type in REFUND_FAILURE_EVENTS
+        and e.payload["data"]["object"].get("status") == "failed"
+    }
+    for refund_id, refund in failed.items():
+        if not _failure_recorded(refund_id):
+            _record_refund_failure(order, refund, cause)
+    StripeEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+        status=StripeEvent.Status.PROCESSED, processed_at=timezone.now()
+    )
 
 
 def flag_early_refund(order, refunded):

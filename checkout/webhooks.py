@@ -10,7 +10,9 @@ from orders.models import Order
 
 from .fulfilment import (
     NOT_YET,
+    REFUND_FAILURE_EVENTS,
     apply_refund,
+    apply_refund_failure,
     fail_payment,
     fulfil_checkout,
     fulfil_intent,
@@ -31,6 +33,9 @@ HANDLERS = {
     ),
     "checkout.session.expired": lambda obj, cause: fulfil_checkout(obj["id"], cause),
     "charge.refunded": lambda obj, cause: apply_refund(obj, cause),
+    # A refund Stripe confirmed, then failed (either event; both may come)
+    "charge.refund.updated": lambda obj, cause: apply_refund_failure(obj, cause),
+    "refund.failed": lambda obj, cause: apply_refund_failure(obj, cause),
     # An order paid on the shop's page: the same fulfilment, by its intent.
     "payment_intent.succeeded": lambda obj, cause: fulfil_intent(obj["id"], cause),
     "payment_intent.processing": lambda obj, cause: fulfil_intent(obj["id"], cause),
@@ -67,12 +72,22 @@ def malformed(event):
     if event["type"] in INTENT_EVENTS and not _text(obj.get("id")):
         return "data.object.id must be a PaymentIntent id"
     if event["type"] == "charge.refunded" and not (
-        _text(obj.get("payment_intent"))
+        _text(obj.get("id"))
+        and _text(obj.get("payment_intent"))
         and type(obj.get("amount_refunded")) is int
         and obj["amount_refunded"] >= 0
         and isinstance(obj.get("refunded"), bool)
     ):
         return "data.object must be a charge with its refund"
+    if event["type"] in REFUND_FAILURE_EVENTS and not (
+        _text(obj.get("id"))
+        and _text(obj.get("charge"))
+        and _text(obj.get("payment_intent"))
+        and _text(obj.get("status"))
+        and type(obj.get("amount")) is int
+        and obj["amount"] > 0
+    ):
+        return "data.object must be a refund of a payment"
     return ""
 
 

@@ -54,18 +54,39 @@ def send_shipped(order_id):
         return True
 
 
+def last_told_refund(emails):
+    """The refunded total the shopper was last told of (0 if never): each refund
+    email, and each refund-failed email, carries the total it left."""
+    told = [
+        email
+        for email in emails
+        if email.kind in (OrderEmail.Kind.REFUNDED, OrderEmail.Kind.REFUND_FAILED)
+    ]
+    latest = max(told, key=lambda email: (email.sent_at, email.pk), default=None)
+    return Decimal(latest.detail) if latest is not None else Decimal(0)
+
+
 def send_refunded(order_id):
-    """Tell the shopper what Stripe refunded since the last refund email: once
-    for each total refunded (the refund's answer and Stripe's event, or a
-    redelivered task, send one email), with the amount and whether it is all."""
+    """Tell the shopper how the refunded total changed since they were last told:
+    a refund (of part or all), with its amount, or a refund Stripe failed after
+    confirming it. Once for each change: the refund's answer and Stripe's event,
+    or a redelivered task, send one email."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order_id)
-        kind = OrderEmail.Kind.REFUNDED
-        told = [Decimal(email.detail) for email in order.emails.filter(kind=kind)]
         refunded = order.amount_refunded
-        before = max(told, default=Decimal(0))
-        if refunded <= before:
+        before = last_told_refund(order.emails.all())
+        if refunded == before:
             return False
+        if refunded < before:
+            send_order_email(
+                order,
+                OrderEmail.Kind.REFUND_FAILED,
+                f"A refund of your Cellar order {order.reference} did not go through",
+                "order_refund_failed",
+                {"amount": before - refunded, "refunded": refunded},
+                detail=str(refunded),
+            )
+            return True
         in_full = refunded >= order.total
         subject = (
             f"Your Cellar order {order.reference} is refunded"
@@ -74,7 +95,7 @@ def send_refunded(order_id):
         )
         send_order_email(
             order,
-            kind,
+            OrderEmail.Kind.REFUNDED,
             subject,
             "order_refunded",
             {"amount": refunded - before, "refunded": refunded, "in_full": in_full},

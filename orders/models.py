@@ -140,6 +140,10 @@ class Order(models.Model):
     amount_refunded = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     # When Stripe last confirmed a refund (of part or all of the order).
     refunded_at = models.DateTimeField(null=True, blank=True)
+    # When Stripe last failed a refund it had confirmed (the card was closed):
+    # from then on the charge Stripe holds, not an event's copy, says what is
+    # refunded (checkout/fulfilment.py: apply_refund_failure).
+    refund_failed_at = models.DateTimeField(null=True, blank=True)
     stripe_refund_id = models.CharField(max_length=255, blank=True)
     shipped_at = models.DateTimeField(null=True, blank=True)
     carrier = models.CharField(max_length=20, choices=Carrier.choices, blank=True)
@@ -192,13 +196,15 @@ class Order(models.Model):
 
     def timeline(self):
         """What happened to a paid order, oldest first, as (step, when): paid,
-        invoice ready, shipped, delivered, refunded (its last refund)."""
+        invoice ready, shipped, delivered, refunded (its last refund), a refund
+        Stripe failed (its last)."""
         steps = [
             ("paid", self.paid_at),
             ("invoice", self.invoice.updated_at if self.invoice_ready else None),
             ("shipped", self.shipped_at),
             ("delivered", self.delivered_at),
-            ("refunded", self.refunded_at),
+            ("refunded", self.refunded_at if self.amount_refunded else None),
+            ("refund_failed", self.refund_failed_at),
         ]
         return sorted(
             ((step, when) for step, when in steps if when), key=lambda s: s[1]
@@ -340,13 +346,14 @@ class OrderEmail(models.Model):
         PAID = "paid", "Order paid, with invoice"
         SHIPPED = "shipped", "Order shipped"
         REFUNDED = "refunded", "Refund"
+        REFUND_FAILED = "refund_failed", "Refund failed"
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="emails")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     to = models.EmailField()
     subject = models.CharField(max_length=255)
-    # What the email told of, where one kind is sent more than once: a refund's
-    # total refunded so far ("12.50"), so each refund is told once.
+    # What the email told of, where one kind is sent more than once: the total
+    # refunded so far ("12.50") after a refund or a failed one, so each is told once.
     detail = models.CharField(max_length=50, blank=True)
     sent_at = models.DateTimeField(auto_now_add=True)
 

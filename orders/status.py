@@ -25,7 +25,8 @@ TRANSITIONS = {
     S.FAILED: {S.PAID},
     S.CANCELLED: {S.PAID},
     S.PAID: {S.REFUNDED},
-    S.REFUNDED: set(),
+    # A refund Stripe confirmed, then failed (the card was closed): paid again.
+    S.REFUNDED: {S.PAID},
 }
 
 

@@ -3,17 +3,17 @@ had in checkout/tasks.py, so queued work and beat's schedule still find them."""
 
 import logging
 from datetime import timedelta
-from decimal import Decimal
 from smtplib import SMTPException
 
 from celery import shared_task
+from django.db.models import Q
 from django.utils import timezone
 
 from core.queue import enqueue
 
-from .emails import send_refunded, send_shipped
+from .emails import last_told_refund, send_refunded, send_shipped
 from .invoices import invoice_for, produce, record_failure, send
-from .models import Invoice, Order, OrderEmail
+from .models import Invoice, Order
 from .status import SOLD
 
 logger = logging.getLogger(__name__)
@@ -101,21 +101,17 @@ REFUND_EMAIL_SWEEP = timedelta(days=7)
 
 
 def queue_missing_refund_emails(cutoff):
-    """Orders refunded (before ``cutoff``, within the sweep's week) whose shopper
-    was not told of the latest refunded total: their email is queued again."""
+    """Orders refunded, or whose refund failed (before ``cutoff``, within the
+    sweep's week), whose shopper was not told of the latest refunded total: their
+    email is queued again."""
+    week = timezone.now() - REFUND_EMAIL_SWEEP
     recent = Order.objects.filter(
-        refunded_at__lte=cutoff,
-        refunded_at__gte=timezone.now() - REFUND_EMAIL_SWEEP,
-        amount_refunded__gt=0,
+        Q(refunded_at__lte=cutoff, refunded_at__gte=week)
+        | Q(refund_failed_at__lte=cutoff, refund_failed_at__gte=week)
     ).prefetch_related("emails")
     queued = 0
     for order in recent:
-        told = [
-            Decimal(email.detail)
-            for email in order.emails.all()
-            if email.kind == OrderEmail.Kind.REFUNDED
-        ]
-        if max(told, default=Decimal(0)) < order.amount_refunded:
+        if last_told_refund(order.emails.all()) != order.amount_refunded:
             email_refunded.delay(order.pk)
             queued += 1
     return queued

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from . import objects, store
 from .errors import CardError, InvalidRequest, resource_missing
-from .payments import TEST_CARDS, TestCard
+from .payments import TEST_CARDS, TestCard, charge_internal
 from .webhooks import record_event
 
 # https://docs.stripe.com/testing#cards: the PaymentMethods tests confirm with
@@ -303,7 +303,7 @@ def _succeed(intent, card):
         payment_method_details=_card_details(card),
     )
     intent["latest_charge"] = charge["id"]
-    store.save(charge)
+    store.save(charge, internal=charge_internal(card))
     store.save(intent)
     record_event("charge.succeeded", charge)
     record_event("payment_intent.succeeded", intent)

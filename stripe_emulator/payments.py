@@ -44,6 +44,9 @@ class TestCard:
     message: str | None = None
     code: str = "card_declined"
     decline_code: str | None = None
+    # Stripe's 4000000000005126: the payment succeeds, and a refund of it starts
+    # as succeeded, then fails later (charge.refund.updated).
+    refunds_fail: bool = False
 
     @property
     def declines(self):
@@ -83,6 +86,12 @@ TEST_CARDS = {
             "Declined: incorrect CVC",
             "Your card's security code is incorrect.",
             code="incorrect_cvc",
+        ),
+        TestCard(
+            "4000000000005126",
+            "visa",
+            "Succeeds; a refund of it fails later",
+            refunds_fail=True,
         ),
     )
 }
@@ -291,7 +300,8 @@ def refund(
         created = objects.refund(
             charge=charged, amount=amount, reason=reason, metadata=metadata
         )
-        store.save(created)
+        fails = store.internal(charge).get("refunds_fail", False)
+        store.save(created, internal={"fails": True} if fails else None)
         previous = {
             "amount_refunded": charged["amount_refunded"],
             "refunded": charged["refunded"],
@@ -301,6 +311,39 @@ def refund(
         store.save(charged)
         record_event("charge.refunded", charged, previous_attributes=previous)
     return created
+
+
+def fail_refund(refund_id, reason="expired_or_canceled_card"):
+    """Some time after a refund of a 4000000000005126 payment, Stripe fails it:
+    the refund becomes failed, its amount goes back off the charge's refunded
+    total, and ``charge.refund.updated`` and ``refund.failed`` follow."""
+    with transaction.atomic():
+        refunded = store.load("refund", refund_id, for_update=True)
+        if refunded is None:
+            raise resource_missing("refund", refund_id)
+        if not store.internal(refund_id).get("fails"):
+            raise InvalidRequest(
+                f"Refund {refund_id} cannot fail: only a refund of a payment with "
+                "the test card 4000000000005126 does."
+            )
+        if refunded["status"] == "failed":
+            return refunded
+        previous = {"status": refunded["status"]}
+        refunded.update(status="failed", failure_reason=reason)
+        store.save(refunded)
+        charged = store.load("charge", refunded["charge"], for_update=True)
+        charged["amount_refunded"] -= refunded["amount"]
+        charged["refunded"] = False
+        store.save(charged)
+        record_event("charge.refund.updated", refunded, previous_attributes=previous)
+        record_event("refund.failed", refunded, previous_attributes=previous)
+    return refunded
+
+
+def refunds_due_to_fail():
+    """The refunds Stripe has yet to fail (of 4000000000005126 payments)."""
+    rows = EmulatedObject.objects.filter(type="refund", internal__fails=True)
+    return [row.id for row in rows if row.data["status"] != "failed"]
 
 
 def _locked_session(session_id):
@@ -378,8 +421,13 @@ def _payment_intent(session, *, card, exp, name):
     )
     intent["latest_charge"] = charge["id"]
     store.save(intent)
-    store.save(charge)
+    store.save(charge, internal=charge_internal(card))
     return intent
+
+
+def charge_internal(card):
+    """What the emulator remembers of a charge beyond Stripe's fields."""
+    return {"refunds_fail": True} if card and card.refunds_fail else None
 
 
 def _redeem_coupon(session):

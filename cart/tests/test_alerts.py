@@ -127,3 +127,66 @@ def test_the_alert_form_on_a_cached_page_carries_the_visitors_own_token(
     assert len(tokens) == 2 and len(set(tokens)) == 1  # add to cart, and the alert
     assert response.status_code == 302
     assert StockAlert.objects.get().email == "ada@example.com"
+
+
+def signed_in(email, verified):
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(
+        username=email, email=email, password="a long Cellar password 42"
+    )
+    EmailAddress.objects.create(user=user, email=email, verified=verified, primary=True)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_signed_in_shoppers_own_verified_email_needs_no_confirming(wines):
+    gone = wines["sold_out"]
+    shopper = signed_in("grace@example.com", verified=True)
+
+    asked = shopper.post(
+        "/cart/alerts/",
+        {"variant": gone.pk, "email": "Grace@Example.com", "next": gone.page.url},
+        follow=True,
+    )
+
+    told = [str(message) for message in asked.context["messages"]]
+    assert told == ["We will email grace@example.com once, when it is back."]
+    assert mail.outbox == []
+    assert StockAlert.objects.get().confirmed_at is not None
+    WineVariant.objects.filter(pk=gone.pk).update(stock=5)
+    assert send_stock_alerts() == 1
+    [back] = mail.outbox
+    assert back.to == ["grace@example.com"]
+
+
+def test_another_email_or_an_unverified_one_is_still_confirmed_by_email(wines):
+    gone = wines["sold_out"]
+    # Signed in, asking for someone else's address: that address confirms
+    ask(signed_in("grace@example.com", verified=True), gone, "ada@example.com")
+    # Signed in with an address not verified yet: it confirms too
+    ask(signed_in("hedy@example.com", verified=False), gone, "hedy@example.com")
+
+    assert sorted(message.to[0] for message in mail.outbox) == [
+        "ada@example.com",
+        "hedy@example.com",
+    ]
+    assert not StockAlert.objects.filter(confirmed_at__isnull=False).exists()
+
+
+def test_an_alert_whose_email_fails_is_sent_by_the_next_sweep(wines, settings):
+    gone = wines["sold_out"]
+    ask(signed_in("grace@example.com", verified=True), gone, "grace@example.com")
+    WineVariant.objects.filter(pk=gone.pk).update(stock=5)
+    # An SMTP server that refuses the connection
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 5
+
+    assert send_stock_alerts() == 0
+    assert StockAlert.objects.get().notified_at is None
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert (send_stock_alerts(), send_stock_alerts()) == (1, 0)
+    assert len(mail.outbox) == 1

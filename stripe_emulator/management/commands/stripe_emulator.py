@@ -20,6 +20,10 @@ class Command(BaseCommand):
         settle = commands.add_parser("settle", help="Finish a bank debit.")
         settle.add_argument("session_id")
         settle.add_argument("--fail", action="store_true")
+        commands.add_parser(
+            "fail_refunds",
+            help="Fail the refunds of 4000000000005126 payments, as Stripe does later.",
+        )
 
     def handle(self, *args, command, **options):
         getattr(self, command)(**options)
@@ -53,3 +57,8 @@ class Command(BaseCommand):
         except (payments.PaymentError, ErrorResponse) as error:
             raise CommandError(error.message) from error
         self.stdout.write(f"{session_id}: payment_status {session['payment_status']}")
+
+    def fail_refunds(self, **options):
+        for refund_id in payments.refunds_due_to_fail():
+            refund = payments.fail_refund(refund_id)
+            self.stdout.write(f"{refund_id}: {refund['status']}")
