@@ -6,6 +6,8 @@ order's history shows who did what.
 """
 
 import logging
+from collections import Counter
+from decimal import Decimal
 
 import stripe
 from django.db import transaction
@@ -17,7 +19,7 @@ from checkout import stripe_api
 from checkout.ending import CheckoutPaid, SessionStillOpen, end_checkout
 from checkout.fulfilment import record_refund
 from checkout.webhooks import replay_event
-from core.money import from_minor_units, to_minor_units
+from core.money import from_minor_units, quantize, to_minor_units
 from core.queue import enqueue
 from orders.models import Invoice, Order
 from orders.status import OrderStatus
@@ -105,8 +107,38 @@ def delivery_refusal(order):
     return None
 
 
-def refund(order, user, amount=None, request_id=""):
-    """Refund ``amount`` of a paid order through Stripe, or all that is left.
+def line_share(order, line, bottles):
+    """What ``bottles`` of an order line cost the shopper: their share of what
+    was paid for the wines (after the discount, with the tax added on top), the
+    delivery left out."""
+    if not order.subtotal:
+        return Decimal(0)
+    goods = order.total - order.shipping
+    if not order.prices_include_tax:
+        goods -= order.shipping_tax
+    return quantize(goods * line.unit_price * bottles / order.subtotal, order.currency)
+
+
+def bottles_left_to_refund(order):
+    """For each line (by pk), the bottles not refunded yet by earlier refunds by
+    line (those Stripe answered, each once: one it did not answer counts when
+    retried)."""
+    by_refund = {
+        entry.data["refund"]: entry.data.get("lines", {})
+        for entry in ModelLogEntry.objects.filter(
+            object_id=str(order.pk), action="cellar.order.refund"
+        )
+        if entry.data.get("refund")  # a double click logs one refund twice
+    }
+    refunded = Counter()
+    for lines in by_refund.values():
+        refunded.update({int(pk): count for pk, count in lines.items()})
+    return {line.pk: line.quantity - refunded[line.pk] for line in order.lines.all()}
+
+
+def refund(order, user, amount=None, request_id="", lines=None):
+    """Refund ``amount`` of a paid order through Stripe, or all that is left, or
+    the share of ``lines`` ({line pk: bottles}) that was paid for.
 
     The idempotency key makes a double click, a retry or a second merchant reach
     the same Stripe refund. What Stripe says was refunded in all is recorded on
@@ -115,6 +147,8 @@ def refund(order, user, amount=None, request_id=""):
     """
     if refusal := refund_refusal(order):
         raise ActionRefused(refusal)
+    if lines:
+        amount = _lines_amount(order, lines)
     left = refundable(order)
     if amount is not None and not 0 < amount <= left:
         raise ActionRefused(
@@ -181,9 +215,23 @@ def refund(order, user, amount=None, request_id=""):
                 "refund": answer.id,
                 "status": answer.status,
                 "amount": str(from_minor_units(answer.amount, order.currency)),
+                **({"lines": {str(pk): n for pk, n in lines.items()}} if lines else {}),
             },
         )
     return order
+
+
+def _lines_amount(order, lines):
+    left = bottles_left_to_refund(order)
+    by_pk = {line.pk: line for line in order.lines.all()}
+    amount = Decimal(0)
+    for pk, bottles in lines.items():
+        if pk not in by_pk or not 0 < bottles <= left[pk]:
+            raise ActionRefused(
+                f"{order.reference} has {left.get(pk, 0)} such bottles left to refund."
+            )
+        amount += line_share(order, by_pk[pk], bottles)
+    return amount
 
 
 def resend_invoice(order, user):

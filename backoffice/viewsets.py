@@ -221,9 +221,36 @@ class RefundForm(forms.Form):
         decimal_places=2,
         min_value=Decimal("0.01"),
         required=False,
-        help_text="Leave empty to refund all that is left; or part of it, for a "
-        "broken bottle or a line out of stock.",
+        help_text="Leave empty (and the bottles below) to refund all that is left; "
+        "or an amount, for a broken bottle or a late parcel.",
     )
+
+    def __init__(self, *args, order, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.order = order
+        left = actions.bottles_left_to_refund(order)
+        for line in order.lines.all():
+            self.fields[f"line_{line.pk}"] = forms.IntegerField(
+                label=f"{line.wine_name} ({line.variant_label}), bottles",
+                min_value=0,
+                max_value=left[line.pk],
+                required=False,
+                help_text=f"{left[line.pk]} of {line.quantity} not refunded; "
+                f"{actions.line_share(order, line, 1)} {order.currency_code} each, "
+                "their share of what was paid.",
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        lines = {
+            int(name.removeprefix("line_")): cleaned.pop(name)
+            for name in list(cleaned)
+            if name.startswith("line_")
+        }
+        cleaned["lines"] = {pk: count for pk, count in lines.items() if count}
+        if cleaned["lines"] and cleaned.get("amount") is not None:
+            raise forms.ValidationError("Give an amount or bottles, not both.")
+        return cleaned
 
 
 class RefundView(OrderActionView):
@@ -241,10 +268,18 @@ class RefundView(OrderActionView):
     def get_initial(self):
         return {"request_id": secrets.token_urlsafe(16)}
 
-    def perform(self, user, amount=None, request_id=""):
-        if amount is not None and not request_id:
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "order": self.object}
+
+    def form_invalid(self, form):
+        for error in form.non_field_errors():
+            messages.error(self.request, error)
+        return super().form_invalid(form)
+
+    def perform(self, user, amount=None, request_id="", lines=None):
+        if (amount is not None or lines) and not request_id:
             raise actions.ActionRefused("Open the refund form again to refund part.")
-        order = actions.refund(self.object, user, amount, request_id)
+        order = actions.refund(self.object, user, amount, request_id, lines=lines)
         if order.status == OrderStatus.REFUNDED:
             return f"Order {order} is refunded."
         if order.amount_refunded:

@@ -468,3 +468,68 @@ def test_a_refund_email_lost_with_its_task_is_sent_by_the_sweep_once(
     [email] = mail.outbox
     assert email.subject == f"Part of your Cellar order {paid.reference} is refunded"
     assert "$5.00 goes back to the card" in email.body
+
+
+def test_a_refund_by_bottles_pays_back_their_share_once(
+    merchant, stripe_webhook, buy, django_capture_on_commit_callbacks
+):
+    from coupons.models import Coupon
+
+    Coupon.objects.create(code="TENOFF", kind="percent", value=10)
+    # 2 × red 10.00 + 1 × white 25.50 = 45.50, 10% off: 40.95 paid
+    paid = buy(lines=(("red", 2), ("white", 1)), coupon="TENOFF")
+    assert paid.total == Decimal("40.95")
+    red, white = paid.lines.order_by("sku")
+    mail.outbox.clear()
+    form = merchant.get(f"/admin/orders/refund/{paid.pk}/").content.decode()
+    assert "2 of 2 not refunded; 9.00 USD each" in form
+
+    # One broken bottle of red: its 9.00, clicked twice
+    first = refund_form(merchant, paid)
+    with django_capture_on_commit_callbacks(execute=True):
+        for _ in range(2):
+            done = merchant.post(
+                f"/admin/orders/refund/{paid.pk}/",
+                {**first, f"line_{red.pk}": "1"},
+                follow=True,
+            )
+        webhooks.deliver_pending(transport=stripe_webhook)
+
+    order = Order.objects.get(pk=paid.pk)
+    assert order.amount_refunded == Decimal("9.00")
+    assert refunds_in_stripe(order) == 1
+    assert messages_of(done)[-1] == f"9.00 USD of {paid.reference} is refunded so far."
+    assert log_entries(order, "cellar.order.refund")[-1]["lines"] == {str(red.pk): 1}
+    [email] = mail.outbox
+    assert "$9.00 goes back to the card" in email.body
+
+    # Two more reds than are left: refused, nothing asked of Stripe
+    refused = merchant.post(
+        f"/admin/orders/refund/{paid.pk}/",
+        {**refund_form(merchant, paid), f"line_{red.pk}": "2"},
+    )
+    assert refused.status_code == 200
+    assert refused.context["form"].errors == {
+        f"line_{red.pk}": ["Ensure this value is less than or equal to 1."]
+    }
+    # An amount and bottles at once: refused
+    both = merchant.post(
+        f"/admin/orders/refund/{paid.pk}/",
+        {**refund_form(merchant, paid), f"line_{white.pk}": "1", "amount": "1.00"},
+        follow=True,
+    )
+    assert "Give an amount or bottles, not both." in both.content.decode()
+    assert refunds_in_stripe(order) == 1
+
+    # The white and the last red: 22.95 + 9.00 = 31.95, all that is left
+    with django_capture_on_commit_callbacks(execute=True):
+        merchant.post(
+            f"/admin/orders/refund/{paid.pk}/",
+            {
+                **refund_form(merchant, paid),
+                f"line_{red.pk}": "1",
+                f"line_{white.pk}": "1",
+            },
+        )
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == ("refunded", Decimal("40.95"))
