@@ -22,8 +22,14 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt $(VENV)/.installed
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# axe-core, which the browser tests inject into pages (package-lock.json pins it)
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "test: install npm (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev node_modules/.installed
 
 run: export SITE_URL ?= http://$(HOST):$(PORT)
 run: install
@@ -54,4 +60,4 @@ format: install-dev
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache
+	rm -rf $(VENV) staticfiles .pytest_cache node_modules

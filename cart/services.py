@@ -652,6 +652,10 @@ class Cart:
 
     def apply_coupon(self, code, request):
         """Apply a typed code; raises CouponRejected or TooManyAttempts."""
+        if self.coupon_code and coupon_rules.normalise_code(code) == self.coupon_code:
+            raise coupon_rules.CouponRejected(
+                f"The coupon {self.coupon_code} is already applied."
+            )
         coupon = coupon_rules.validate_code(
             code,
             self.subtotal,

@@ -54,9 +54,14 @@ def check(coupon, subtotal, now=None, holders=()):
     if not coupon.active:
         raise CouponRejected(f"The coupon {name} is no longer active.")
     if coupon.valid_from and now < coupon.valid_from:
-        raise CouponRejected(f"The coupon {name} is not valid yet.")
+        raise CouponRejected(
+            f"The coupon {name} is not valid yet: it starts on "
+            f"{_day(coupon.valid_from)}."
+        )
     if coupon.valid_to and now >= coupon.valid_to:
-        raise CouponRejected(f"The coupon {name} has expired.")
+        raise CouponRejected(
+            f"The coupon {name} has expired: it ended on {_day(coupon.valid_to)}."
+        )
     if coupon.usage_limit is not None and (
         coupon.times_used >= coupon.usage_limit
         or uses_taken(coupon, holders) >= coupon.usage_limit
@@ -65,17 +70,25 @@ def check(coupon, subtotal, now=None, holders=()):
     if coupon.minimum_subtotal and subtotal < coupon.minimum_subtotal:
         raise CouponRejected(
             f"The coupon {name} needs a subtotal of at least "
-            f"{format_money(coupon.minimum_subtotal)}."
+            f"{format_money(coupon.minimum_subtotal)}: add "
+            f"{format_money(coupon.minimum_subtotal - subtotal)} more to use it."
         )
 
 
-def validate_code(code, subtotal, request, holders=()):
-    """The coupon for a code a shopper typed, or one generic refusal.
+def _day(moment):
+    return timezone.localtime(moment).strftime("%-d %B %Y")
 
-    Every refusal reads the same so codes cannot be guessed one reason at a time.
-    Each attempt takes a slot in its session's and its address's window first, and
-    a valid code gives its slot back: however many guesses arrive at once, at most
-    MAX_FAILURES a window are ever checked (core/ratelimit.py).
+
+def validate_code(code, subtotal, request, holders=()):
+    """The coupon for a code a shopper typed, or why not.
+
+    A code the shop does not have gets one generic answer, so codes cannot be
+    told from typos; a code it has says why it does not apply (spend more, when
+    it starts or ended, used up), which is what the shopper needs to act on and
+    what the shop printed on its flyer anyway. Each attempt takes a slot in its
+    session's and its address's window first, and only a code that applies gives
+    its slot back: however many guesses arrive at once, at most MAX_FAILURES a
+    window are ever checked (core/ratelimit.py).
     """
     limits = ratelimit.per_client(
         request, "coupon-failures", MAX_FAILURES, MAX_FAILURES
@@ -84,12 +97,9 @@ def validate_code(code, subtotal, request, holders=()):
     if not slots.allowed:
         raise TooManyAttempts(slots.retry_after)
     coupon = find(code)
-    try:
-        if coupon is None:
-            raise CouponRejected(GENERIC_REFUSAL)
-        check(coupon, subtotal, holders=holders)
-    except CouponRejected:
-        raise CouponRejected(GENERIC_REFUSAL) from None
+    if coupon is None:
+        raise CouponRejected(GENERIC_REFUSAL)
+    check(coupon, subtotal, holders=holders)
     slots.give_back()
     return coupon
 

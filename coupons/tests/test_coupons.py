@@ -48,14 +48,20 @@ def test_discount_arithmetic(kind, value, subtotal, currency, expected):
         (
             {"valid_from": NOW + dt.timedelta(days=1)},
             NOW,
-            "The coupon SAVE is not valid yet.",
+            f"The coupon SAVE is not valid yet: it starts on {NOW.day + 1} "
+            f"{NOW:%B %Y}.",
         ),
-        ({"valid_to": NOW}, NOW, "The coupon SAVE has expired."),
+        (
+            {"valid_to": NOW},
+            NOW,
+            f"The coupon SAVE has expired: it ended on {NOW.day} {NOW:%B %Y}.",
+        ),
         ({"usage_limit": 2, "times_used": 2}, NOW, "The coupon SAVE has been used up."),
         (
             {"minimum_subtotal": Decimal("50")},
             NOW,
-            "The coupon SAVE needs a subtotal of at least $50.00.",
+            "The coupon SAVE needs a subtotal of at least $50.00: add $4.50 more "
+            "to use it.",
         ),
     ],
 )

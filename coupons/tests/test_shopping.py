@@ -76,36 +76,73 @@ def test_removing_a_coupon(shopper, ten_off):
 
 
 @pytest.mark.parametrize(
-    "code_fields",
+    "code_fields, answer",
     [
-        {"code": "NOPE"},
-        {"code": "OLD", "valid_to": dt.datetime(2020, 1, 1, tzinfo=dt.UTC)},
-        {"code": "OFF", "active": False},
-        {"code": "BIG", "minimum_subtotal": Decimal("100")},
-        {"code": "GONE", "usage_limit": 1, "times_used": 1},
+        # A code the shop does not have: one answer, whatever was typed
+        ({"code": "NOPE"}, "That code is not valid."),
+        # A code it has says why it does not apply, and what to do
+        (
+            {"code": "OLD", "valid_to": dt.datetime(2020, 1, 1, tzinfo=dt.UTC)},
+            "The coupon OLD has expired: it ended on 1 January 2020.",
+        ),
+        (
+            {"code": "SOON", "valid_from": dt.datetime(2099, 3, 5, tzinfo=dt.UTC)},
+            "The coupon SOON is not valid yet: it starts on 5 March 2099.",
+        ),
+        ({"code": "OFF", "active": False}, "The coupon OFF is no longer active."),
+        (
+            {"code": "BIG", "minimum_subtotal": Decimal("100")},
+            "The coupon BIG needs a subtotal of at least $100.00: add $54.50 more "
+            "to use it.",
+        ),
+        (
+            {"code": "GONE", "usage_limit": 1, "times_used": 1},
+            "The coupon GONE has been used up.",
+        ),
     ],
 )
-def test_every_refusal_reads_the_same(shopper, code_fields):
+def test_a_refused_code_says_why_unless_the_shop_does_not_have_it(
+    shopper, code_fields, answer
+):
     if code_fields["code"] != "NOPE":
         Coupon.objects.create(kind="percent", value=5, **code_fields)
     before = cart_json(shopper)
 
     response = shopper.post(
-        "/cart/coupon/", {"code": code_fields["code"]}, HTTP_ACCEPT="application/json"
+        "/cart/coupon/",
+        {"code": code_fields["code"].lower()},
+        HTTP_ACCEPT="application/json",
     )
+    page = shopper.post("/cart/coupon/", {"code": code_fields["code"]}, follow=True)
 
     assert response.status_code == 400
-    assert response.json() == {"errors": {"code": ["That code is not valid."]}}
+    assert response.json() == {"errors": {"code": [answer]}}
+    assert answer in page.content.decode().replace("&#x27;", "'")
     assert cart_json(shopper) == before
 
 
+def test_a_code_already_in_the_cart_says_so(shopper, ten_off):
+    shopper.post("/cart/coupon/", {"code": "TENOFF"})
+
+    again = shopper.post(
+        "/cart/coupon/", {"code": " tenoff "}, HTTP_ACCEPT="application/json"
+    )
+
+    assert again.status_code == 400
+    assert again.json() == {
+        "errors": {"code": ["The coupon TENOFF is already applied."]}
+    }
+    assert cart_json(shopper)["coupon"]["code"] == "TENOFF"
+
+
 def test_a_coupon_that_expires_in_the_cart_is_dropped_with_the_reason(shopper):
-    Coupon.objects.create(
+    weekend = Coupon.objects.create(
         code="WEEKEND",
         kind="fixed",
         value=5,
         valid_to=timezone.now() + dt.timedelta(hours=1),
     )
+    ended = timezone.localtime(weekend.valid_to).strftime("%-d %B %Y")
     shopper.post("/cart/coupon/", {"code": "WEEKEND"})
     assert cart_json(shopper)["discount"] == "5.00"
 
@@ -115,7 +152,8 @@ def test_a_coupon_that_expires_in_the_cart_is_dropped_with_the_reason(shopper):
     assert body["coupon"] is None
     assert body["total"] == "45.50"
     assert body["notices"] == [
-        "The coupon WEEKEND has expired. It was removed from your cart."
+        f"The coupon WEEKEND has expired: it ended on {ended}. It was removed from "
+        "your cart."
     ]
 
 

@@ -2,6 +2,23 @@
 (function () {
   "use strict";
 
+  // On a phone the header folds its menu and search behind a button.
+  document.documentElement.classList.add("js");
+  document.querySelectorAll("[data-menu-toggle]").forEach(function (toggle) {
+    var menu = document.getElementById(toggle.getAttribute("aria-controls"));
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      menu.classList.toggle("is-open", open);
+    });
+  });
+
+  // After a refused form the focus goes to the summary of what to fix.
+  var summary = document.querySelector("[data-error-summary]");
+  if (summary) {
+    summary.focus();
+  }
+
   function updateBadge(count) {
     document.querySelectorAll("[data-cart-count]").forEach(function (badge) {
       badge.textContent = count;
