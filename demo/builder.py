@@ -9,7 +9,7 @@ import io
 import os
 import random
 import secrets
-from dataclasses import dataclass
+import zlib
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -41,6 +41,7 @@ from products.models import (
 from shipping.models import ShippingZone, TaxRate
 
 from . import images as demo_images
+from .catalogue import COUNTRIES, GRAPES, STYLES
 
 # (zone, countries, states, [(method, price, per bottle, free from, (days))])
 SHIPPING = [
@@ -100,220 +101,12 @@ DEMO_USERS = [
     ("merchant", "Merchants", "Marco"),
 ]
 
-GRAPES = {
-    "Cabernet Sauvignon": "Firm tannins, blackcurrant and cedar.",
-    "Merlot": "Plump plum fruit and a soft texture.",
-    "Pinot Noir": "Red cherry, forest floor, silk.",
-    "Chardonnay": "From taut and mineral to rich and buttery.",
-    "Syrah": "Black pepper, violets and dark fruit.",
-    "Grenache": "Ripe strawberry and warm spice.",
-    "Sangiovese": "Sour cherry, tea leaf and bright acidity.",
-    "Nebbiolo": "Roses and tar, with grip to age for decades.",
-    "Tempranillo": "Leather, tobacco and red fruit.",
-    "Riesling": "Lime, petrol and electric acidity.",
-    "Touriga Nacional": "Floral, dense and powerful.",
-    "Sauvignon Blanc": "Gooseberry, cut grass, flint.",
-    "Chenin Blanc": "Quince and honey over racy acidity.",
-    "Cinsault": "Light, fragrant red fruit.",
-    "Malbec": "Inky, with damson and violet.",
-}
-
-
-@dataclass(frozen=True)
-class Region:
-    name: str
-    code: str
-    intro: str
-    colours: tuple
-    grapes: tuple
-    producers: tuple
-    cuvees: tuple
-
-
-COUNTRIES = {
-    "France": (
-        "From Bordeaux châteaux to Burgundy's walled plots, the benchmark for "
-        "most of the world's great wines.",
-        [
-            Region(
-                "Bordeaux",
-                "BDX",
-                "Gravel banks, Atlantic weather and blends of Cabernet and Merlot.",
-                ("red", "red", "white", "sweet"),
-                ("Cabernet Sauvignon", "Merlot", "Sauvignon Blanc"),
-                ("Château Lafleur-Marsan", "Château Belle-Rive", "Domaine de Pessac"),
-                ("Grand Vin", "Réserve", "Les Graves", "Cuvée Prestige"),
-            ),
-            Region(
-                "Burgundy",
-                "BUR",
-                "Single grapes, single vineyards: Pinot Noir and Chardonnay "
-                "mapped plot by plot.",
-                ("red", "white"),
-                ("Pinot Noir", "Chardonnay"),
-                ("Domaine Fèvre-Lacombe", "Maison Rolland", "Domaine des Tilleuls"),
-                ("Vieilles Vignes", "Les Charmes", "Clos du Prieuré", "Villages"),
-            ),
-            Region(
-                "Rhône Valley",
-                "RHO",
-                "Syrah on the granite slopes of the north, Grenache blends in the "
-                "sunny south.",
-                ("red", "red", "rose"),
-                ("Syrah", "Grenache", "Cinsault"),
-                ("Domaine Chave-Roux", "Clos Saint-Jean", "Cave de Tain"),
-                ("La Côte", "Galets Roulés", "Cuvée du Mistral"),
-            ),
-            Region(
-                "Champagne",
-                "CHA",
-                "Chalk cellars and the slow second fermentation that makes bubbles.",
-                ("sparkling",),
-                ("Chardonnay", "Pinot Noir"),
-                ("Maison Deville", "Champagne Aubry-Lenoir"),
-                ("Brut Réserve", "Blanc de Blancs", "Rosé de Saignée"),
-            ),
-        ],
-    ),
-    "Italy": (
-        "Hundreds of native grapes, from Alpine foothills to volcanic islands.",
-        [
-            Region(
-                "Tuscany",
-                "TUS",
-                "Cypress hills, Sangiovese and the Super Tuscans.",
-                ("red", "red", "white"),
-                ("Sangiovese", "Merlot", "Cabernet Sauvignon"),
-                ("Tenuta di Valgiano", "Castello Ferraio", "Podere Le Ripe"),
-                ("Chianti Classico", "Riserva", "Rosso di Toscana"),
-            ),
-            Region(
-                "Piedmont",
-                "PIE",
-                "Fog-covered hills where Nebbiolo becomes Barolo and Barbaresco.",
-                ("red", "red", "sparkling"),
-                ("Nebbiolo",),
-                ("Cantina Bartoli", "Azienda Agricola Serra"),
-                ("Barolo", "Barbaresco", "Langhe Nebbiolo"),
-            ),
-        ],
-    ),
-    "Spain": (
-        "Old vines, high plateaus and wines aged with patience.",
-        [
-            Region(
-                "Rioja",
-                "RIO",
-                "Tempranillo aged in American oak, from joven to gran reserva.",
-                ("red", "red", "white"),
-                ("Tempranillo", "Grenache"),
-                ("Bodegas Ardanza", "Viña Olmedo", "Bodegas del Ebro"),
-                ("Crianza", "Reserva", "Gran Reserva"),
-            ),
-            Region(
-                "Priorat",
-                "PRI",
-                "Slate terraces called llicorella and tiny yields.",
-                ("red",),
-                ("Grenache", "Syrah"),
-                ("Celler Mas Roig", "Clos de l'Obac"),
-                ("Vi de Vila", "Llicorella"),
-            ),
-        ],
-    ),
-    "Portugal": (
-        "Steep schist terraces, native grapes and the world's great fortified wines.",
-        [
-            Region(
-                "Douro",
-                "DOU",
-                "The river valley of port and of ever finer dry reds.",
-                ("fortified", "red", "fortified"),
-                ("Touriga Nacional",),
-                ("Quinta da Ribeira", "Quinta do Vale Alto"),
-                ("Vintage Port", "Tawny 20 Years", "Douro Tinto"),
-            ),
-        ],
-    ),
-    "Germany": (
-        "Cool river valleys and the world's finest Rieslings.",
-        [
-            Region(
-                "Mosel",
-                "MOS",
-                "Vertiginous slate slopes over a winding river.",
-                ("white", "sweet"),
-                ("Riesling",),
-                ("Weingut Becker-Loos", "Weingut Stein"),
-                ("Kabinett", "Spätlese", "Trocken"),
-            ),
-        ],
-    ),
-    "Australia": (
-        "Old-vine Shiraz, cool-climate Chardonnay and bold ideas.",
-        [
-            Region(
-                "Barossa Valley",
-                "BAR",
-                "Some of the oldest Shiraz vines in the world.",
-                ("red", "red", "fortified"),
-                ("Syrah", "Grenache"),
-                ("Hollow Creek Estate", "Kalimna Ridge"),
-                ("Old Vine Shiraz", "GSM", "Tawny"),
-            ),
-        ],
-    ),
-    "South Africa": (
-        "Cape sunshine, ocean breezes and old-vine Chenin Blanc.",
-        [
-            Region(
-                "Stellenbosch",
-                "STE",
-                "Granite mountains and long, warm afternoons.",
-                ("red", "white"),
-                ("Cabernet Sauvignon", "Chenin Blanc"),
-                ("Rustenhof Wines", "Vergenoegd Estate"),
-                ("Estate Red", "Old Vine Chenin"),
-            ),
-            Region(
-                "Swartland",
-                "SWA",
-                "Dry-farmed bush vines and a new wave of growers.",
-                ("white", "red", "rose"),
-                ("Chenin Blanc", "Cinsault", "Syrah"),
-                ("Paardeberg Cellars", "Riebeek Vines"),
-                ("Skin Contact", "Bush Vine", "Blanc de Noir"),
-            ),
-        ],
-    ),
-}
-
 COUNTRY_PALETTES = [
     ((122, 160, 206), (244, 214, 170), (112, 138, 66)),
     ((98, 140, 190), (250, 200, 150), (132, 120, 60)),
     ((160, 120, 170), (250, 190, 140), (96, 110, 58)),
     ((90, 150, 200), (220, 230, 200), (80, 120, 70)),
 ]
-
-FOOD = [
-    "Roast lamb with rosemary; aged hard cheeses.",
-    "Grilled fish, oysters, goat's cheese.",
-    "Mushroom risotto, duck breast, truffle.",
-    "Spiced barbecue, slow-cooked beef.",
-    "Fruit tarts, blue cheese, foie gras.",
-    "Salty snacks, fried chicken, celebrations.",
-]
-NOTES = {
-    "red": "Dark cherry and cassis on the nose, a touch of cedar; supple tannins "
-    "and a long, savoury finish.",
-    "white": "Citrus peel, white flowers and wet stone; taut and refreshing with "
-    "a saline edge.",
-    "rose": "Wild strawberry and peach, pale and dry, with a crisp finish.",
-    "sparkling": "Fine bead, brioche and green apple; creamy and precise.",
-    "sweet": "Apricot, honey and marmalade, lifted by bright acidity.",
-    "fortified": "Fig, walnut and dark chocolate; warming and endlessly long.",
-}
-NON_VINTAGE_COLOURS = {"sparkling", "fortified"}
 
 
 class DemoBuilder:
@@ -438,7 +231,7 @@ class DemoBuilder:
 
     def grapes(self):
         grapes = {}
-        for name, description in GRAPES.items():
+        for name, (_skin, description) in GRAPES.items():
             grapes[name], _ = GrapeVariety.objects.get_or_create(
                 name=name, defaults={"description": description}
             )
@@ -491,31 +284,40 @@ class DemoBuilder:
         return regions
 
     def wines(self, regions, grapes):
+        """The catalogue's wines, region by region in turn: each region's
+        producers make each of its cuvées, then the next vintages of them. No two
+        wines share a name and a vintage; a non-vintage cuvée is made once per
+        producer (a bench catalogue past that numbers its lots)."""
         this_year = datetime.date.today().year
-        slugs = set()
         for number in range(self.wine_count):
             region_page, region = regions[number % len(regions)]
-            rng = random.Random(f"cellar-demo-{number}")
             turn = number // len(regions)
-            producer = region.producers[(number + turn) % len(region.producers)]
-            cuvee = region.cuvees[turn % len(region.cuvees)]
-            colour = region.colours[(turn + number) % len(region.colours)]
-            if cuvee.startswith("Rosé") or cuvee == "Blanc de Noir":
-                colour = Colour.ROSE if colour != Colour.SPARKLING else colour
-            non_vintage = colour in NON_VINTAGE_COLOURS and rng.random() < 0.7
-            vintage = (
-                None
-                if non_vintage or number % 11 == 5
-                else this_year - 2 - rng.randrange(12)
-            )
-            title = f"{producer} {cuvee}"
+            combos = [
+                (cuvee, producer)
+                for cuvee in region.cuvees
+                for producer in region.producers
+            ]
+            # Neighbouring wines of a region differ in cuvée and in producer
+            cuvee, producer = combos[(turn * 5) % len(combos)]
+            round_ = turn // len(combos)
+            rng = random.Random(f"cellar-demo-{number}")
+            title = f"{producer} {cuvee.name}"
+            if cuvee.vintage:
+                # Each round an older vintage of the wine, from a year of its own
+                young, old = cuvee.age
+                span = old - young + 1
+                start = zlib.crc32(title.encode()) % span
+                age = young + (start + round_) % span + span * (round_ // span)
+                vintage = this_year - age
+            else:
+                vintage = None
+                if round_:
+                    title = f"{title} Lot {round_ + 1}"
             slug = slugify(f"{title} {vintage or 'nv'}")
-            if slug in slugs:
-                slug = f"{slug}-{number}"
-            slugs.add(slug)
             if WinePage.objects.child_of(region_page).filter(slug=slug).exists():
                 continue
-            base_price = Decimal(rng.randrange(12, 90)) + Decimal("0.99")
+            low, high = cuvee.price
+            base_price = Decimal(rng.randrange(low, high + 1)) - Decimal("0.01")
             sold_out = number % 9 == 4
             variants = [
                 WineVariant(
@@ -543,20 +345,24 @@ class DemoBuilder:
                         label="Case of 6",
                         bottles=6,
                         sku=f"{region.code}-{number:04d}-C6",
+                        # A tenth off six bottles
                         price=(base_price * 6 * Decimal("0.9")).quantize(Decimal("1"))
                         - Decimal("0.01"),
                         stock=0 if sold_out else rng.choice([3, 5, 10]),
                         sort_order=len(variants),
                     )
                 )
-            wine_grapes = [grapes[name] for name in region.grapes[: rng.randint(1, 2)]]
+            low_abv, high_abv = cuvee.abv
+            steps = round((high_abv - low_abv) * 2)
+            abv = Decimal(str(low_abv + rng.randint(0, steps) / 2))
+            notes, food = STYLES[cuvee.style]
             # Past the 120th wine (benchmark catalogues), bottles are shared.
             image = self.image(
                 f"Bottle: {title} {vintage or 'NV'}"
                 if number < 120
-                else f"Bottle: {region.name}, {colour}",
-                lambda p=producer, c=cuvee, v=vintage, co=colour, s=number: (
-                    demo_images.bottle(s, co, p, c, v)
+                else f"Bottle: {region.name}, {cuvee.style}",
+                lambda p=producer, c=cuvee, v=vintage, s=number: demo_images.bottle(
+                    s, c.colour, p, c.name, v, c.style
                 ),
             )
             page = WinePage(
@@ -564,22 +370,21 @@ class DemoBuilder:
                 slug=slug,
                 producer=producer,
                 vintage=vintage,
-                colour=colour,
-                abv=Decimal(
-                    rng.choice(["11.5", "12.5", "13.0", "13.5", "14.5", "19.5"])
-                )
-                if colour != Colour.FORTIFIED
-                else Decimal("20.0"),
-                tasting_notes=f"<p>{NOTES[colour]}</p>",
-                food_pairing=FOOD[number % len(FOOD)],
+                colour=cuvee.colour,
+                abv=abv,
+                tasting_notes=f"<p>{notes}</p>",
+                food_pairing=food,
                 image=image,
-                search_description=f"{title}: {colour} wine from {region.name}.",
+                search_description=(
+                    f"{title} {vintage or 'NV'}: {Colour(cuvee.colour).label.lower()} "
+                    f"wine from {region.name}."
+                ),
                 live=True,
                 first_published_at=timezone.now(),
                 last_published_at=timezone.now(),
             )
             page.variants = variants
-            page.grapes = wine_grapes
+            page.grapes = [grapes[name] for name in cuvee.grapes]
             with transaction.atomic():
                 region_page.add_child(instance=page)
                 region_page.refresh_from_db()

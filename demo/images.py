@@ -16,7 +16,16 @@ GLASS = {
     "sweet": (196, 140, 52),
     "fortified": (58, 26, 14),
 }
-LABELS = [(244, 236, 222), (236, 226, 204), (250, 248, 242), (30, 30, 34)]
+LABELS = [
+    (244, 236, 222),
+    (236, 226, 204),
+    (250, 248, 242),
+    (30, 30, 34),
+    (222, 232, 226),
+    (246, 226, 214),
+]
+HOUSE_INKS = [(60, 22, 28), (24, 40, 70), (30, 60, 40)]
+HOUSE_CAPSULES = [(120, 24, 36), (30, 30, 34), (24, 52, 96), (176, 140, 60)]
 
 
 def _font(size):
@@ -41,9 +50,26 @@ def _fit(text, limit):
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def bottle(seed, colour, producer, name, vintage):
-    """A bottle shot, 720×900: backdrop, glass, label with the wine's name."""
+# Bottle shapes by style: Bordeaux's high shoulders, Burgundy's and the Rhône's
+# slope, the tall Mosel flute, Champagne's heavy bottle with its foil.
+SHAPES = {
+    "red_bold": {"shoulder": 70, "width": 110, "top": 290},
+    "red_light": {"shoulder": 150, "width": 118, "top": 250},
+    "white_crisp": {"shoulder": 70, "width": 104, "top": 290},
+    "white_rich": {"shoulder": 150, "width": 118, "top": 250},
+    "off_dry": {"shoulder": 200, "width": 88, "top": 200},
+    "rose": {"shoulder": 120, "width": 106, "top": 270},
+    "sparkling": {"shoulder": 160, "width": 120, "top": 250, "foil": True},
+    "sweet": {"shoulder": 70, "width": 100, "top": 300},
+    "fortified": {"shoulder": 60, "width": 112, "top": 300},
+}
+
+
+def bottle(seed, colour, producer, name, vintage, style="red_bold"):
+    """A bottle shot, 720×900: backdrop, a bottle of the style's shape, and a
+    label in the producer's own colours with the wine's name."""
     rng = random.Random(seed)
+    house = random.Random(producer)
     width, height = 720, 900
     top = (rng.randint(226, 242), rng.randint(214, 230), rng.randint(196, 214))
     image = Image.new("RGB", (width, height), top)
@@ -58,16 +84,27 @@ def bottle(seed, colour, producer, name, vintage):
     image.paste((40, 30, 25), mask=shadow.filter(ImageFilter.GaussianBlur(14)))
 
     glass = GLASS[colour]
+    shape = SHAPES.get(style, SHAPES["red_bold"])
+    half, top = shape["width"], shape["top"]
     cx = width // 2
-    draw.rounded_rectangle([cx - 28, 90, cx + 28, 330], radius=14, fill=glass)
-    draw.rounded_rectangle([cx - 110, 290, cx + 110, 770], radius=70, fill=glass)
-    draw.rectangle([cx - 30, 80, cx + 30, 150], fill=(120, 24, 36))
+    draw.rounded_rectangle([cx - 28, 90, cx + 28, top + 40], radius=14, fill=glass)
+    draw.rounded_rectangle(
+        [cx - half, top, cx + half, 770], radius=shape["shoulder"] // 2 + 20, fill=glass
+    )
+    capsule = HOUSE_CAPSULES[house.randrange(len(HOUSE_CAPSULES))]
+    if shape.get("foil"):
+        draw.rounded_rectangle(
+            [cx - 34, 70, cx + 34, 200], radius=10, fill=(196, 160, 74)
+        )
+    else:
+        draw.rectangle([cx - 30, 80, cx + 30, 150], fill=capsule)
     draw.rectangle(
-        [cx - 86, 320, cx - 70, 730], fill=tuple(min(c + 60, 255) for c in glass)
+        [cx - half + 24, top + 30, cx - half + 40, 730],
+        fill=tuple(min(c + 60, 255) for c in glass),
     )
 
-    label = LABELS[rng.randrange(len(LABELS))]
-    ink = (236, 220, 170) if sum(label) < 200 else (60, 22, 28)
+    label = LABELS[house.randrange(len(LABELS))]
+    ink = (236, 220, 170) if sum(label) < 200 else HOUSE_INKS[house.randrange(3)]
     draw.rounded_rectangle([cx - 100, 450, cx + 100, 690], radius=6, fill=label)
     draw.rectangle([cx - 92, 458, cx + 92, 682], outline=ink, width=2)
     _centred(draw, cx, 475, _fit(producer.upper(), 16), _font(17), ink)
@@ -92,9 +129,14 @@ def landscape(seed, palette):
                 int(a + (b - a) * t) for a, b in zip(sky_top, sky_bottom, strict=True)
             ),
         )
-    draw.ellipse([1180, 70, 1300, 190], fill=(250, 226, 170))
-    for layer in range(4):
-        base = 300 + layer * 70
+    sun = rng.randrange(140, 1400)
+    draw.ellipse([sun, 70, sun + 120, 190], fill=(250, 226, 170))
+    # Each place its own hills: their height, tint and number
+    tint = [rng.randint(-24, 24) for _ in range(3)]
+    hills = tuple(max(0, min(255, c + t)) for c, t in zip(hills, tint, strict=True))
+    layers = rng.randint(3, 5)
+    for layer in range(layers):
+        base = rng.randint(240, 320) + layer * (280 // layers)
         colour = tuple(max(0, c - layer * 22) for c in hills)
         points = [(0, height)]
         phase = rng.random() * 6

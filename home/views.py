@@ -7,6 +7,8 @@ import pagecache
 from products.catalogue import canonical_page
 from products.models import WinePage
 
+from . import search as catalogue_search
+
 SEARCH_RESULTS_PER_PAGE = 12
 MAX_QUERY_LENGTH = 200
 
@@ -19,13 +21,17 @@ def search(request):
     pagecache.cacheable(request)
     if query != asked:
         pagecache.not_canonical(request)
+    how, corrected, suggested = "", "", []
     if query:
         wines = WinePage.objects.for_listing().order_by()
-        results = Paginator(
-            wines.search(query, order_by_relevance=True), SEARCH_RESULTS_PER_PAGE
-        ).get_page(request.GET.get("page"))
+        found, how, corrected = catalogue_search.find(wines, query, request)
+        results = Paginator(found, SEARCH_RESULTS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
         if not canonical_page(request, results):
             pagecache.not_canonical(request)
+        if not how:
+            suggested = catalogue_search.suggestions(request)
     return render(
         request,
         "home/search.html",
@@ -33,5 +39,8 @@ def search(request):
             "search_query": query,
             "search_querystring": urlencode({"q": query}),
             "results": results,
+            "matched": how,
+            "corrected": corrected,
+            "suggestions": suggested,
         },
     )

@@ -323,6 +323,8 @@ class WinePage(Page):
         index.SearchField("region_name"),
         index.SearchField("country_name"),
         index.RelatedFields("grapes", [index.SearchField("name")]),
+        # Vintage and colour as words too: "shiraz 2013", "red burgundy"
+        index.SearchField("search_keywords"),
         index.FilterField("colour"),
         index.FilterField("vintage"),
     ]
@@ -373,6 +375,23 @@ class WinePage(Page):
     @property
     def display_name(self):
         return f"{self.title} {self.vintage}" if self.vintage else f"{self.title} NV"
+
+    def search_keywords(self):
+        """What a shopper may type besides the title: vintage (or NV), colour,
+        grapes, producer, region and country, as one text to search."""
+        return " ".join(
+            filter(
+                None,
+                [
+                    str(self.vintage) if self.vintage else "NV non-vintage",
+                    self.get_colour_display(),
+                    *(grape.name for grape in self.grapes.all()),
+                    self.producer,
+                    self.region_name(),
+                    self.country_name(),
+                ],
+            )
+        )
 
     def region_name(self):
         parent = self.get_parent()

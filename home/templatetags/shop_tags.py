@@ -6,7 +6,7 @@ from django.utils.safestring import mark_safe
 from wagtail.models import Page
 
 import pagecache
-from core.money import format_money
+from core.money import format_money, quantize
 from home.models import shop_settings
 from products.models import CountryPage
 from shipping import addresses
@@ -87,3 +87,19 @@ def address_lines(order):
         state=order.state,
         postal_code=order.postal_code,
     )
+
+
+@register.simple_tag(takes_context=True)
+def bottle_offer(context, variant, variants):
+    """For a case (several bottles for less): what a bottle of it costs, and what
+    it saves against the wine's single bottle ("$34.20 a bottle, save 10%");
+    "" for a single bottle, or a magnum that saves nothing."""
+    bottles = variant.bottles or 1
+    if bottles <= 1:
+        return ""
+    single = next((v for v in variants if (v.bottles or 1) == 1), None)
+    each = quantize(variant.price / bottles)
+    if single is None or each >= single.price:
+        return ""
+    saving = round((single.price - each) * 100 / single.price)
+    return f"{money(context, each)} a bottle, save {saving}%"

@@ -472,3 +472,25 @@ def test_a_shopper_pays_in_a_browser_and_gets_the_invoice(
     except Exception:
         snap("failure")
         raise
+
+
+def test_search_finds_across_words_and_typos_on_sqlite(embedded_shop):
+    # Given the shop on SQLite, whose full-text search is SQLite's own
+    shop = embedded_shop
+
+    def cards(query):
+        page = requests.get(f"{shop.url}/search/", params={"q": query}, timeout=30)
+        assert page.status_code == 200
+        matched = re.search(r'data-search-matched="(\w*)"', page.text)[1]
+        return matched, re.findall(r'class="wine-card__link" href="([^"]+)"', page.text)
+
+    # Then every word counts, a typo is corrected, and nothing suggests grapes
+    matched, barolos = cards("barolo")
+    assert matched == "all" and barolos
+    assert all("/piedmont/" in url and "barolo" in url for url in barolos)
+    matched, burgundies = cards("pinot noir burgundy")
+    assert matched == "all" and burgundies
+    assert all("/burgundy/" in url for url in burgundies)
+    assert cards("barollo") == ("corrected", barolos)
+    matched, none = cards("zzzqqq")
+    assert (matched, none) == ("", [])
