@@ -44,6 +44,12 @@ class WineFilterForm(forms.Form):
     max_price = forms.DecimalField(
         label="Price to", required=False, min_value=0, max_digits=12, decimal_places=2
     )
+    min_vintage = forms.IntegerField(
+        label="Vintage from", required=False, min_value=1900, max_value=2100
+    )
+    max_vintage = forms.IntegerField(
+        label="Vintage to", required=False, min_value=1900, max_value=2100
+    )
     sort = forms.ChoiceField(
         required=False, choices=[(key, label) for key, (label, _) in SORTS.items()]
     )
@@ -68,6 +74,11 @@ class WineFilterForm(forms.Form):
         low, high = cleaned_data.get("min_price"), cleaned_data.get("max_price")
         if low is not None and high is not None and low > high:
             self.add_error("max_price", "The upper price must not be below the lower.")
+        low, high = cleaned_data.get("min_vintage"), cleaned_data.get("max_vintage")
+        if low is not None and high is not None and low > high:
+            self.add_error(
+                "max_vintage", "The last vintage must not be before the first."
+            )
         return cleaned_data
 
     def filter(self, wines):
@@ -89,6 +100,11 @@ class WineFilterForm(forms.Form):
             wines = wines.filter(from_price__gte=Decimal(data["min_price"]))
         if "max_price" in data:
             wines = wines.filter(from_price__lte=Decimal(data["max_price"]))
+        # A vintage range leaves out the non-vintage wines
+        if "min_vintage" in data:
+            wines = wines.filter(vintage__gte=data["min_vintage"])
+        if "max_vintage" in data:
+            wines = wines.filter(vintage__lte=data["max_vintage"])
         return wines.order_by(*SORTS[data.get("sort", "name")][1])
 
 

@@ -8,6 +8,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, F, Min, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, Substr
+from django.http import Http404
+from django.template.response import TemplateResponse
 from django.utils.text import slugify
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from wagtail.admin.forms import WagtailAdminPageForm
@@ -19,6 +21,7 @@ from wagtail.admin.panels import (
     Panel,
     TabbedInterface,
 )
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images import get_image_model
 from wagtail.models import Orderable, Page, PageManager
@@ -31,8 +34,10 @@ from core.money import quantize, shop_currency
 
 from .catalogue import WINES_PER_PAGE, WineFilterForm, canonical_page
 
-LISTING_RENDITION = "fill-360x450"
+# The sizes a wine card's srcset offers (phones at 2x take the larger)
+LISTING_RENDITIONS = ("fill-360x450", "fill-720x900")
 DETAIL_RENDITION = "fill-600x750"
+DETAIL_RENDITIONS = ("fill-360x450", "fill-600x750", "fill-720x900")
 # Pages show a wine's stock as "Only N left" at or below this, else "In stock".
 LOW_STOCK_THRESHOLD = 5
 # The most of one variant an order line holds.
@@ -115,8 +120,9 @@ class PlacePage(Page):
         """The regions the filter form offers on this page."""
         return regions
 
-    def browse(self, request):
-        """The listing: the wines under this page, filtered, sorted and paged."""
+    def browse(self, request, wines=None):
+        """The listing: the wines under this page (or ``wines``), filtered,
+        sorted and paged."""
         countries = list(
             CountryPage.objects.live()
             .order_by("title")
@@ -136,7 +142,9 @@ class PlacePage(Page):
         )
         if form.is_bound:
             form.is_valid()
-        wines = form.filter(WinePage.objects.for_listing().descendant_of(self))
+        if wines is None:
+            wines = WinePage.objects.for_listing().descendant_of(self)
+        wines = form.filter(wines)
         paginator = Paginator(wines, WINES_PER_PAGE)
         page = paginator.get_page(request.GET.get("page"))
         if form.errors or not canonical_page(request, page):
@@ -160,7 +168,11 @@ class PlacePage(Page):
         return response
 
 
-class WinesIndexPage(PlacePage):
+class WinesIndexPage(RoutablePageMixin, PlacePage):
+    """All the wines; and under it a page for each grape variety
+    (``grapes/<slug>/``) and each producer (``producers/<slug>/``), listing their
+    wines with the same filters."""
+
     parent_page_types = ["home.HomePage"]
     subpage_types = ["products.CountryPage"]
     max_count = 1
@@ -175,6 +187,86 @@ class WinesIndexPage(PlacePage):
             CountryPage.objects.child_of(self).live().order_by("title")
         )
         return context
+
+    @path("")
+    def index_route(self, request, *args, **kwargs):
+        return PlacePage.serve(self, request, *args, **kwargs)
+
+    @path("grapes/<slug:slug>/")
+    def grape_page(self, request, slug):
+        grape = GrapeVariety.objects.filter(slug=slug).first()
+        if grape is None:
+            raise Http404("No such grape variety.")
+        return self.taxonomy(
+            request,
+            kind="Grape variety",
+            name=grape.name,
+            intro=grape.description,
+            wines=WinePage.objects.for_listing().filter(grapes=grape),
+            hide="grape",
+        )
+
+    @path("producers/<slug:slug>/")
+    def producer_page(self, request, slug):
+        name = producers(request).get(slug)
+        if name is None:
+            raise Http404("No such producer.")
+        return self.taxonomy(
+            request,
+            kind="Producer",
+            name=name,
+            intro="",
+            wines=WinePage.objects.for_listing().filter(producer=name),
+        )
+
+    def taxonomy(self, request, *, kind, name, intro, wines, hide=""):
+        """A grape's or a producer's page: its wines, filtered as everywhere."""
+        cacheable_page(request, self)
+        context = Page.get_context(self, request)
+        context.update(self.browse(request, wines))
+        context.update(
+            taxonomy_kind=kind,
+            taxonomy_name=name,
+            taxonomy_intro=intro,
+            current_title=name,
+            hide_filter=hide,
+            breadcrumbs=[*self.get_ancestors().filter(depth__gt=2), self],
+        )
+        response = TemplateResponse(request, "products/taxonomy_page.html", context)
+        if context["filter_form"].errors:
+            response.status_code = 400
+        return response
+
+    def get_sitemap_urls(self, request=None):
+        urls = super().get_sitemap_urls(request)
+        base = self.get_full_url(request)
+        live = WinePage.objects.live()
+        grapes = GrapeVariety.objects.filter(wines__in=live).distinct()
+        for slug in grapes.values_list("slug", flat=True):
+            urls.append({"location": f"{base}grapes/{slug}/"})
+        for slug in sorted(producers(request)):
+            urls.append({"location": f"{base}producers/{slug}/"})
+        return urls
+
+
+def producers(request=None):
+    """{slug: name} of the producers of live wines, kept per catalogue version."""
+
+    def find():
+        names = WinePage.objects.live().values_list("producer", flat=True).distinct()
+        return {slugify(name): name for name in names if name}
+
+    return pagecache.per_version("producers", request, find)
+
+
+def taxonomy_urls(request=None):
+    """The wines index's URL, under which grape and producer pages live."""
+
+    def find():
+        index = WinesIndexPage.objects.live().first()
+        return index.url if index is not None else ""
+
+    return pagecache.per_version("wines_index_url", request, find)
 
 
 class CountryPage(PlacePage):
@@ -245,7 +337,7 @@ class WinePageQuerySet(PageQuerySet):
 
     def for_listing(self):
         image_queryset = get_image_model().objects.prefetch_renditions(
-            LISTING_RENDITION
+            *LISTING_RENDITIONS
         )
         return (
             self.live()
@@ -410,15 +502,49 @@ class WinePage(Page):
         else:  # with what checkouts hold, in the one query
             variants = WineVariant.objects.filter(page=self).with_held()
         variants = [variant for variant in variants if variant.active]
-        image = self.image.get_rendition(DETAIL_RENDITION) if self.image else None
+        renditions = self.image.get_renditions(*DETAIL_RENDITIONS) if self.image else {}
+        image = renditions.get(DETAIL_RENDITION)
+        srcset = ", ".join(
+            f"{rendition.url} {rendition.width}w" for rendition in renditions.values()
+        )
+        grapes = list(self.grapes.all())
         context.update(
             variants=variants,
             default_variant=next((v for v in variants if v.is_available), None),
             image_rendition=image,
+            image_srcset=srcset,
             breadcrumbs=self.get_ancestors().filter(depth__gt=2),
             structured_data=self.structured_data(request, variants, image),
+            grapes=grapes,
+            wines_url=taxonomy_urls(request),
+            related=self.related_wines(grapes) if self.pk else [],
         )
         return context
+
+    def related_wines(self, grapes, count=4):
+        """Wines to try next: the same producer's first, then the region's, then
+        the same grapes', in one query."""
+        region_path = self.path[: -self.steplen]
+        same_grapes = WinePage.grapes.through.objects.filter(
+            grapevariety__in=grapes
+        ).values("winepage_id")
+        return list(
+            WinePage.objects.for_listing()
+            .exclude(pk=self.pk)
+            .filter(
+                models.Q(producer=self.producer)
+                | models.Q(path__startswith=region_path)
+                | models.Q(pk__in=same_grapes)
+            )
+            .annotate(
+                closeness=models.Case(
+                    models.When(producer=self.producer, then=0),
+                    models.When(path__startswith=region_path, then=1),
+                    default=2,
+                )
+            )
+            .order_by("closeness", "title", "pk")[:count]
+        )
 
     def structured_data(self, request, variants, image=None):
         """schema.org Product with one Offer per variant, for search engines."""

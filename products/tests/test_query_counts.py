@@ -19,8 +19,10 @@ MAX_QUERIES = {
     "wines index": 17,
     "country": 20,
     "region": 20,
-    "wine": 19,
+    "wine": 23,
     "search": 8,
+    "grape": 18,
+    "producer": 18,
 }
 PAGES = {
     "home": "/",
@@ -29,6 +31,8 @@ PAGES = {
     "region": "/wines/scaleland/growth/",
     "wine": "/wines/scaleland/growth/scale-wine-000-2020/",
     "search": "/search/?q=Scaleproducer",
+    "grape": "/wines/grapes/syrah/?country=scaleland",
+    "producer": "/wines/producers/scaleproducer/",
 }
 
 

@@ -11,6 +11,7 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils.text import slugify
 
 from cart.tests.test_browser import in_stock_variants
 from checkout.tests.conftest import check_out, session_id_of
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.browser
 
 EMAIL = "screens@example.com"
 PASSWORD = "a long Cellar password 42"
-SIZES = {"phone": (390, 844), "desktop": (1280, 800)}
+SIZES = {"phone": (390, 844), "small-phone": (360, 740), "desktop": (1280, 800)}
 AXE = settings.BASE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 
 
@@ -83,6 +84,8 @@ def pages(walk):
         "wine": walk["wine"].url,
         "search": "/search/?q=red",
         "search-none": "/search/?q=zzzzqqq",
+        "grape": "/wines/grapes/syrah/",
+        "producer": f"/wines/producers/{slugify(walk['wine'].producer)}/",
         "cart": "/cart/",
         "checkout": "/checkout/",
         "order": f"/orders/{order.token}/",
@@ -189,7 +192,7 @@ def test_every_shop_page_fits_the_screen_and_passes_axe(
             scroll_width, inner_width = overflow(page)
             if scroll_width > inner_width:
                 found["overflow"] = f"{scroll_width} px wide in {inner_width}"
-            if size == "phone" and (small := small_targets(page)):
+            if size != "desktop" and (small := small_targets(page)):
                 found["small targets"] = small
             if violations := axe_violations(page):
                 found["axe"] = violations
