@@ -17,7 +17,8 @@ from wagtail.models import ModelLogEntry
 
 from checkout import stripe_api
 from checkout.ending import CheckoutPaid, SessionStillOpen, end_checkout
-from checkout.fulfilment import record_refund
+from checkout.fulfilment import REFUND_FAILURE_EVENTS, record_refund
+from checkout.models import StripeEvent
 from checkout.webhooks import replay_event
 from core.money import from_minor_units, quantize, to_minor_units
 from core.queue import enqueue
@@ -50,6 +51,13 @@ def refund_key(order, amount=None, request_id=""):
     Stripe refund, whatever Stripe has confirmed meanwhile, and a new form asks
     for a new refund."""
     if amount is None:
+        # After Stripe failed a refund, all that is left is a new refund: a key
+        # Stripe has seen would answer with the failed one's success.
+        if order.refund_failed_at is not None:
+            return (
+                f"cellar-order-{order.token}-refund-after-"
+                f"{int(order.refund_failed_at.timestamp())}"
+            )
         return f"cellar-order-{order.token}-refund"
     if not request_id:
         raise ValueError("a partial refund needs the id of the request asking it")
@@ -123,15 +131,27 @@ def bottles_left_to_refund(order):
     """For each line (by pk), the bottles not refunded yet by earlier refunds by
     line (those Stripe answered, each once: one it did not answer counts when
     retried)."""
-    by_refund = {
-        entry.data["refund"]: entry.data.get("lines", {})
-        for entry in ModelLogEntry.objects.filter(
-            object_id=str(order.pk), action="cellar.order.refund"
-        )
-        if entry.data.get("refund")  # a double click logs one refund twice
-    }
+    failed = set(
+        StripeEvent.objects.filter(
+            type__in=REFUND_FAILURE_EVENTS,
+            payload__data__object__payment_intent=order.stripe_payment_intent_id,
+            payload__data__object__status="failed",
+        ).values_list("payload__data__object__id", flat=True)
+    )
+    # One per key: a double click or a retry logs one refund more than once. One
+    # Stripe never answered counts (it may have happened; asking again reaches
+    # it); one Stripe failed does not.
+    by_key = {}
+    for entry in ModelLogEntry.objects.filter(
+        object_id=str(order.pk), action="cellar.order.refund"
+    ).order_by("pk"):
+        data = entry.data
+        if data.get("lines") and data.get("refund") not in failed:
+            by_key[data.get("key") or data.get("refund")] = data["lines"]
+        elif data.get("refund") in failed:
+            by_key.pop(data.get("key") or data.get("refund"), None)
     refunded = Counter()
-    for lines in by_refund.values():
+    for lines in by_key.values():
         refunded.update({int(pk): count for pk, count in lines.items()})
     return {line.pk: line.quantity - refunded[line.pk] for line in order.lines.all()}
 
@@ -188,6 +208,7 @@ def refund(order, user, amount=None, request_id="", lines=None):
                 "error": str(error),
                 "amount": str(amount) if amount is not None else "rest",
                 "key": key,
+                **({"lines": {str(pk): n for pk, n in lines.items()}} if lines else {}),
             },
         )
         raise ActionRefused(
@@ -213,6 +234,7 @@ def refund(order, user, amount=None, request_id="", lines=None):
             user=user,
             data={
                 "refund": answer.id,
+                "key": key,
                 "status": answer.status,
                 "amount": str(from_minor_units(answer.amount, order.currency)),
                 **({"lines": {str(pk): n for pk, n in lines.items()}} if lines else {}),

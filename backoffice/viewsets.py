@@ -221,7 +221,7 @@ class RefundForm(forms.Form):
         decimal_places=2,
         min_value=Decimal("0.01"),
         required=False,
-        help_text="Leave empty (and the bottles below) to refund all that is left; "
+        help_text="Leave empty (and the lines below) to refund all that is left; "
         "or an amount, for a broken bottle or a late parcel.",
     )
 
@@ -231,7 +231,7 @@ class RefundForm(forms.Form):
         left = actions.bottles_left_to_refund(order)
         for line in order.lines.all():
             self.fields[f"line_{line.pk}"] = forms.IntegerField(
-                label=f"{line.wine_name} ({line.variant_label}), bottles",
+                label=f"{line.wine_name} ({line.variant_label}): how many",
                 min_value=0,
                 max_value=left[line.pk],
                 required=False,
@@ -249,7 +249,7 @@ class RefundForm(forms.Form):
         }
         cleaned["lines"] = {pk: count for pk, count in lines.items() if count}
         if cleaned["lines"] and cleaned.get("amount") is not None:
-            raise forms.ValidationError("Give an amount or bottles, not both.")
+            raise forms.ValidationError("Give an amount or lines, not both.")
         return cleaned
 
 

@@ -97,7 +97,12 @@ def validate_code(code, subtotal, request, holders=()):
     if not slots.allowed:
         raise TooManyAttempts(slots.retry_after)
     coupon = find(code)
-    if coupon is None:
+    # A code switched off or not launched yet reads as one the shop does not have
+    if (
+        coupon is None
+        or not coupon.active
+        or (coupon.valid_from and timezone.now() < coupon.valid_from)
+    ):
         raise CouponRejected(GENERIC_REFUSAL)
     check(coupon, subtotal, holders=holders)
     slots.give_back()

@@ -20,6 +20,10 @@ def find(wines, query, request=None):
     """(results, how, corrected): ``how`` is "all" (every word matched),
     "corrected" (every word of the query as corrected), "some" (some words), or
     "" (none)."""
+    # Only words reach the full-text engine (SQLite's reads a stray " as syntax)
+    query = " ".join(WORD.findall(query))
+    if not query:
+        return wines.none(), "", ""
     results = wines.search(query, operator="and", order_by_relevance=True)
     if results.count():
         return results, "all", ""

@@ -254,7 +254,7 @@ def producers(request=None):
 
     def find():
         names = WinePage.objects.live().values_list("producer", flat=True).distinct()
-        return {slugify(name): name for name in names if name}
+        return {slugify(name): name for name in sorted(names) if slugify(name)}
 
     return pagecache.per_version("producers", request, find)
 

@@ -84,7 +84,12 @@ def test_refund_then_the_webhook_after_it_then_twice(merchant, paid, stripe_webh
     username = response.context["request"].user.get_username()
     assert refunded_changes(order) == [f"refund by {username}"]
     assert log_entries(order, "cellar.order.refund") == [
-        {"refund": order.stripe_refund_id, "status": "succeeded", "amount": "10.00"}
+        {
+            "refund": order.stripe_refund_id,
+            "key": f"cellar-order-{order.token}-refund",
+            "status": "succeeded",
+            "amount": "10.00",
+        }
     ]
 
     # When charge.refunded arrives after the answer, and then again
@@ -518,7 +523,7 @@ def test_a_refund_by_bottles_pays_back_their_share_once(
         {**refund_form(merchant, paid), f"line_{white.pk}": "1", "amount": "1.00"},
         follow=True,
     )
-    assert "Give an amount or bottles, not both." in both.content.decode()
+    assert "Give an amount or lines, not both." in both.content.decode()
     assert refunds_in_stripe(order) == 1
 
     # The white and the last red: 22.95 + 9.00 = 31.95, all that is left

@@ -250,3 +250,40 @@ def test_a_malformed_refund_failure_is_a_400_and_changes_nothing(db, obj, event_
     )
     assert response.status_code == 400
     assert not StripeEvent.objects.exists()
+
+
+def test_refunding_again_after_a_failure_is_a_new_refund(
+    merchant, hook, paid_by_closing_card, django_capture_on_commit_callbacks
+):
+    order = paid_by_closing_card
+    refund(merchant, order, run=django_capture_on_commit_callbacks)
+    [first] = stripe_refunds(order)
+    payments.fail_refund(first)
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.deliver_pending(transport=hook)
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.PAID
+
+    # All that is left, again: Stripe is asked for a new refund, not the failed one
+    refund(merchant, order, run=django_capture_on_commit_callbacks)
+
+    order.refresh_from_db()
+    assert len(stripe_refunds(order)) == 2
+    assert (order.status, order.amount_refunded) == ("refunded", Decimal("20.00"))
+
+
+def test_bottles_of_a_failed_refund_can_be_refunded_again(
+    merchant, hook, paid_by_closing_card, django_capture_on_commit_callbacks
+):
+    order = paid_by_closing_card  # 2 × red
+    [line] = order.lines.all()
+    data = {**refund_form(merchant, order), f"line_{line.pk}": "2"}
+    with django_capture_on_commit_callbacks(execute=True):
+        merchant.post(f"/admin/orders/refund/{order.pk}/", data)
+    [first] = stripe_refunds(order)
+    payments.fail_refund(first)
+    with django_capture_on_commit_callbacks(execute=True):
+        webhooks.deliver_pending(transport=hook)
+
+    form = merchant.get(f"/admin/orders/refund/{order.pk}/").context["form"]
+
+    assert form.fields[f"line_{line.pk}"].max_value == 2

@@ -87,9 +87,10 @@ def test_removing_a_coupon(shopper, ten_off):
         ),
         (
             {"code": "SOON", "valid_from": dt.datetime(2099, 3, 5, tzinfo=dt.UTC)},
-            "The coupon SOON is not valid yet: it starts on 5 March 2099.",
+            # not launched yet, or switched off: as if the shop had no such code
+            "That code is not valid.",
         ),
-        ({"code": "OFF", "active": False}, "The coupon OFF is no longer active."),
+        ({"code": "OFF", "active": False}, "That code is not valid."),
         (
             {"code": "BIG", "minimum_subtotal": Decimal("100")},
             "The coupon BIG needs a subtotal of at least $100.00: add $54.50 more "

@@ -3,7 +3,7 @@ from django.conf import settings
 from django.core.management import call_command
 from wagtail.models import Site
 
-from products.models import WinePage
+from products.models import GrapeVariety, WinePage
 
 
 @pytest.mark.django_db
@@ -36,7 +36,12 @@ def test_sitemap_lists_live_pages(client):
     body = response.content.decode()
     wine = WinePage.objects.live().first()
     assert f"<loc>{settings.SITE_URL}{wine.url}</loc>" in body
-    assert body.count("<url>") == WinePage.objects.live().count() + 25
+    # Every page, and a page per grape and per producer of a live wine
+    live = WinePage.objects.live()
+    grapes = GrapeVariety.objects.filter(wines__in=live).distinct().count()
+    producers = live.values("producer").distinct().count()
+    assert body.count("<url>") == live.count() + 25 + grapes + producers
+    assert f"<loc>{settings.SITE_URL}/wines/grapes/syrah/</loc>" in body
 
 
 @pytest.mark.django_db

@@ -1,6 +1,7 @@
 """A shopper's first look, in Debian's Chromium: home, country, region, wine."""
 
 import json
+import re
 
 import pytest
 
@@ -55,7 +56,11 @@ def test_shopper_browses_from_home_to_a_wine(page, shop_server, screenshots, db_
     assert variants[0].stock_status in first.inner_text()
     assert page.get_by_label("Quantity").input_value() == "1"
     image = page.locator(".wine__image img")
-    assert image.evaluate("img => img.complete && img.naturalWidth") == 600
+    # The browser picks from the srcset: a rendition of the bottle, loaded
+    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
+    assert re.search(
+        r"\.fill-(360x450|600x750|720x900)\.png$", image.evaluate("i => i.currentSrc")
+    )
     data = json.loads(page.locator('script[type="application/ld+json"]').inner_text())
     assert data["@type"] == "Product"
     assert [offer["sku"] for offer in data["offers"]] == [v.sku for v in variants]

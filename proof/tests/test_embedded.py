@@ -494,3 +494,5 @@ def test_search_finds_across_words_and_typos_on_sqlite(embedded_shop):
     assert cards("barollo") == ("corrected", barolos)
     matched, none = cards("zzzqqq")
     assert (matched, none) == ("", [])
+    # A stray quote is not SQLite's full-text syntax here
+    assert cards('barolo "') == ("all", barolos)

@@ -185,6 +185,12 @@ def test_every_shop_page_fits_the_screen_and_passes_axe(
             response = page.goto(url)
             assert response.status < 400, (name, response.status)
             page.wait_for_load_state("networkidle")
+            # Lazy images below the fold load for the full-page screenshot
+            page.evaluate(
+                "() => document.querySelectorAll('img[loading=lazy]')"
+                ".forEach(img => { img.loading = 'eager'; })"
+            )
+            page.wait_for_load_state("networkidle")
             page.screenshot(
                 path=screenshots / f"screen-{name}-{size}.png", full_page=True
             )
