@@ -13,6 +13,13 @@
     });
   });
 
+  // On a phone the listing's filters start folded, unless some are in use.
+  if (window.matchMedia && window.matchMedia("(max-width: 760px)").matches) {
+    document.querySelectorAll("[data-filter-panel]:not([data-filtered])").forEach(function (panel) {
+      panel.open = false;
+    });
+  }
+
   // After a refused form the focus goes to the summary of what to fix.
   var summary = document.querySelector("[data-error-summary]");
   if (summary) {
