@@ -207,6 +207,22 @@ def redis_url():
 
 
 @pytest.fixture(scope="session")
+def rabbitmq_url():
+    """The RabbitMQ this machine runs (RABBITMQ_URL, default the local guest)."""
+    url = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    import kombu
+
+    try:
+        with kombu.Connection(url, connect_timeout=3) as connection:
+            connection.ensure_connection(max_retries=1)
+        reachable = True
+    except Exception:
+        reachable = False
+    require(reachable, f"needs RabbitMQ at {url}: set RABBITMQ_URL")
+    return url
+
+
+@pytest.fixture(scope="session")
 def chromium_path():
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     require(path is not None, "needs Debian's Chromium (apt-get install chromium)")
@@ -283,6 +299,12 @@ def celery_worker(redis_url, settings):
 
     def start(broker_url=None, pool="solo", **extra_env):
         broker_url = broker_url or redis_url
+        # RabbitMQ is named by CELERY_BROKER_URL; Redis stays the cache either way
+        broker_env = (
+            {"CELERY_BROKER_URL": broker_url, "REDIS_URL": redis_url}
+            if broker_url.startswith("amqp")
+            else {"REDIS_URL": broker_url}
+        )
         queue = f"cellar-test-{uuid.uuid4().hex[:8]}"
         db = connection.settings_dict
         database_url = (
@@ -293,7 +315,7 @@ def celery_worker(redis_url, settings):
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "cellar.settings.test",
             "DATABASE_URL": database_url,
-            "REDIS_URL": broker_url,
+            **broker_env,
             "MEDIA_ROOT": str(settings.MEDIA_ROOT),
             "PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
             **extra_env,

@@ -148,8 +148,11 @@ else:
     }
     SESSION_ENGINE = "core.db_sessions"
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
+# The broker: RabbitMQ (amqp://…) or Redis, by default the REDIS_URL one. With
+# neither, tasks run in the process that queues them (the embedded default).
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_BROKER_URL = CELERY_BROKER_URL or "memory://"
 # Eager tasks behave like a worker's: a failure is recorded and retried, never raised
 # into the request that queued it.
 CELERY_TASK_EAGER_PROPAGATES = False

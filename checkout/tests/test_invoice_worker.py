@@ -100,8 +100,11 @@ def test_two_workers_at_once_leave_one_invoice(paid_orders):
     assert invoice.attempts == 1
 
 
-@pytest.fixture
-def worker(committed_db, celery_worker):
+@pytest.fixture(params=["redis", "rabbitmq"])
+def worker(request, committed_db, celery_worker):
+    """A real worker on either broker the shop supports (CELERY_BROKER_URL)."""
+    if request.param == "rabbitmq":
+        return celery_worker(broker_url=request.getfixturevalue("rabbitmq_url")).log
     return celery_worker().log
 
 
