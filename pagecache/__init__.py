@@ -29,9 +29,10 @@ from .clock import VERSION_KEY, changed, current_version, watch
 from .holes import hole, register_hole
 from .memo import VersionedRows, per_version
 from .middleware import serve_cached
-from .store import cacheable, not_canonical
+from .store import SHARED_PAGES_SESSION_KEY, cacheable, not_canonical
 
 __all__ = [
+    "SHARED_PAGES_SESSION_KEY",
     "VERSION_KEY",
     "VersionedRows",
     "cacheable",

@@ -1,6 +1,7 @@
 """Which responses are cached, under which key, and the entries themselves."""
 
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 
 from .clock import new_version, read_version, seconds
@@ -11,10 +12,22 @@ ENTRY_FORMAT = 2
 # made-up query strings cannot fill the cache.
 CACHED_PARAMETERS = frozenset(
     {"q", "page", "sort", "country", "region", "colour", "grape"}
-    | {"min_price", "max_price"}
+    | {"min_price", "max_price", "min_vintage", "max_vintage"}
 )
 LOCAL_ENTRIES = 200
 _local = {}
+
+
+# Set in a signed-in visitor's session by the app at sign-in when that visitor
+# sees the pages everyone sees (a shopper; not an editor, who sees the user bar,
+# drafts and previews): their catalogue pages come from the cache, holes filled.
+SHARED_PAGES_SESSION_KEY = "pagecache_shared_pages"
+
+
+def _signed_in(request):
+    """Whether the session is signed in, without loading the user."""
+    session = getattr(request, "session", None)
+    return session is not None and SESSION_KEY in session
 
 
 def page_key(request):
@@ -25,8 +38,8 @@ def page_key(request):
         return None
     if any(len(values) > 1 for _, values in request.GET.lists()):
         return None
-    if request.user.is_authenticated:  # editors see the user bar, drafts, previews
-        return None
+    if _signed_in(request) and not request.session.get(SHARED_PAGES_SESSION_KEY):
+        return None  # editors see the user bar, drafts, previews
     url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
     return f"catalogue:page:{ENTRY_FORMAT}:{url}"
 

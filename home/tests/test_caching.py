@@ -313,3 +313,43 @@ def test_a_page_with_a_csrf_token_outside_a_hole_is_never_stored(
     assert second_queries > 0
     assert "csrfmiddlewaretoken" in first.content.decode()
     assert "Not caching /: a CSRF token outside a hole" in caplog.text
+
+
+def test_signed_in_shoppers_get_cached_pages_with_their_own_holes(
+    page_cache, cellar_red, django_user_model
+):
+    bottle = cellar_red.variants.get(sku="CACHE-75")
+    get(Client(), cellar_red.url)  # cached by an anonymous visit
+    from allauth.account.models import EmailAddress
+
+    shopper = Client()
+    grace = django_user_model.objects.create_user(
+        "grace", "grace@example.com", "a long Cellar password 42"
+    )
+    EmailAddress.objects.create(
+        user=grace, email="grace@example.com", verified=True, primary=True
+    )
+    signed_in = shopper.post(
+        "/accounts/login/",
+        {"login": "grace@example.com", "password": "a long Cellar password 42"},
+    )
+    assert signed_in["Location"] == "/account/"
+    html, _ = get(shopper, cellar_red.url)
+    shopper.post(
+        "/cart/add/",
+        {
+            "variant": bottle.pk,
+            "quantity": 3,
+            "csrfmiddlewaretoken": TOKEN.search(html).group(1),
+        },
+    )
+
+    page, queries = get(shopper, cellar_red.url)
+
+    # From the cache: only the shopper's session is read (the user is not)
+    assert queries == 1
+    assert badge(page) == 3
+    assert "Added 3 × Cache Red (75 cl bottle) to your cart." in page
+    assert badge(get(Client(), cellar_red.url)[0]) == 0
+    # and the account's pages are still the shopper's own, never cached
+    assert "grace@example.com" in get(shopper, "/account/")[0]
