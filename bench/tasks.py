@@ -56,7 +56,8 @@ def prepare(_):
         .first()
     )
     return {
-        "variants": list(buyable.values_list("pk", flat=True)[:20]),
+        "variants": list(buyable.values_list("pk", flat=True)[:30]),
+        "shopper": shopper_account(),
         "line_cap": MAX_LINE_QUANTITY,
         "burst_variant": buyable.last().pk,
         "wines": WinePage.objects.live().count(),
@@ -123,6 +124,30 @@ def invoices(session_ids):
         "emailed": rows.filter(emailed_at__isnull=False).count(),
         "attempts": sorted(set(rows.values_list("attempts", flat=True))),
     }
+
+
+BENCH_SHOPPER = {
+    "email": "bench-shopper@cellar.test",
+    "password": "bench shopper pw 42",
+}
+
+
+def shopper_account():
+    """A shopper's account with a verified email, for the signed-in scenarios."""
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+
+    email = BENCH_SHOPPER["email"]
+    user, made = get_user_model().objects.get_or_create(
+        username="bench-shopper", defaults={"email": email}
+    )
+    if made:
+        user.set_password(BENCH_SHOPPER["password"])
+        user.save()
+    EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    return BENCH_SHOPPER
 
 
 def purge_queue(_):

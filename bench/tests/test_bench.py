@@ -29,6 +29,9 @@ SCENARIOS = [
     "search",
     "cart page (3 lines)",
     "cart api GET",
+    "signed-in wine page",
+    "wine page with a cart",
+    "cart page (30 lines)",
     "cart add POST",
     "checkout POST",
 ]
