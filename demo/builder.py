@@ -314,7 +314,13 @@ class DemoBuilder:
                 if round_:
                     title = f"{title} Lot {round_ + 1}"
             slug = slugify(f"{title} {vintage or 'nv'}")
-            if WinePage.objects.child_of(region_page).filter(slug=slug).exists():
+            # Made before, by this builder or an older one (its SKU is taken)
+            if (
+                WinePage.objects.child_of(region_page).filter(slug=slug).exists()
+                or WineVariant.objects.filter(
+                    sku=f"{region.code}-{number:04d}-75"
+                ).exists()
+            ):
                 continue
             low, high = cuvee.price
             base_price = Decimal(rng.randrange(low, high + 1)) - Decimal("0.01")

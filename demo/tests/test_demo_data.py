@@ -144,3 +144,17 @@ def test_the_demo_wines_facts_agree():
         for t, w in by_title.items()
         if "Brut Réserve" in t
     )
+
+
+@pytest.mark.django_db
+def test_loading_over_an_older_demo_keeps_its_wines_and_adds_none_twice():
+    """A database loaded by an earlier demo (other names, the same SKUs) loads
+    again without a clash: its wines stay, none is made twice."""
+    wine = WinePage.objects.live().order_by("path").first()
+    wine.title, wine.slug = "An Older Demo Wine", "an-older-demo-wine"
+    wine.save_revision().publish()
+    before = catalogue_snapshot()
+
+    call_command("load_demo_data")
+
+    assert catalogue_snapshot() == before
