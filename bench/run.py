@@ -134,6 +134,12 @@ class Phase:
                     "SELECT 1 FROM pg_database WHERE datname = %s", [self.db_name]
                 )
                 missing = cursor.fetchone() is None
+                if not missing and not (self.work / "media").exists():
+                    # Built for another work folder: its images are not here, and
+                    # a page asking for a new rendition of one would fail.
+                    log(f"{self.wines} wines: {self.db_name} has no media here")
+                    cursor.execute(f'DROP DATABASE "{self.db_name}" WITH (FORCE)')
+                    missing = True
                 if missing and start_from is not None:
                     log(f"{self.wines} wines: starting from {start_from.db_name}")
                     cursor.execute(
