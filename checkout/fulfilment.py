@@ -339,11 +339,7 @@ def apply_refund(charge, cause, late=False):
     """
     intent = charge.get("payment_intent")
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update()
-            .filter(stripe_payment_intent_id=intent, status__in=SOLD)
-            .first()
-        )
+        order = _locked_sold_order(intent)
         if order is None:
             logger.info("charge.refunded for %s before its order was paid", intent)
             return NOT_YET
@@ -372,17 +368,22 @@ def apply_refund_failure(refund, cause):
         return None
     intent = refund.get("payment_intent")
     with transaction.atomic():
-        order = (
-            Order.objects.select_for_update()
-            .filter(stripe_payment_intent_id=intent, status__in=SOLD)
-            .first()
-        )
+        order = _locked_sold_order(intent)
         if order is None:
             logger.info("A failed refund of %s before its order was paid", intent)
             return NOT_YET
         if not _failure_recorded(refund["id"]):
             _record_refund_failure(order, refund, cause)
         return order
+
+
+def _locked_sold_order(intent):
+    """The paid (or refunded) order of a PaymentIntent, locked; None if none yet."""
+    return (
+        Order.objects.select_for_update()
+        .filter(stripe_payment_intent_id=intent, status__in=SOLD)
+        .first()
+    )
 
 
 def _failure_recorded(refund_id):
