@@ -1,0 +1,24 @@
+"""Staging: production's settings in every respect but one, Stripe is the emulator.
+
+A staging deployment (and the several-hosts test, proof/tests/test_hosts.py) runs
+the shop exactly as production does (DEBUG off, HTTPS behind a proxy, PostgreSQL,
+Redis, a Celery worker, whitenoise's manifest storage) but takes no real money:
+payments go to the in-process Stripe emulator, whose state lives in the shop's
+database, so every web host sees the same payments. Never point real shoppers at it.
+"""
+
+import os
+
+# Production refuses to load without a Stripe key; the emulator needs none.
+os.environ.setdefault("STRIPE_SECRET_KEY", "sk_test_staging_uses_the_emulator")
+os.environ.setdefault("STRIPE_WEBHOOK_SECRET", "whsec_cellar_staging_only")
+
+from .production import *  # noqa: E402, F403
+from .production import CONTENT_SECURITY_POLICY_RELAXED_PATHS, INSTALLED_APPS  # noqa: E402
+
+STRIPE_SECRET_KEY = ""
+STRIPE_PUBLISHABLE_KEY = "pk_test_emulator"
+STRIPE_EMULATOR = True
+INSTALLED_APPS.append("stripe_emulator")
+# The emulated payment page stands in for Stripe's, with a policy of its own.
+CONTENT_SECURITY_POLICY_RELAXED_PATHS = [*CONTENT_SECURITY_POLICY_RELAXED_PATHS, "/_stripe/"]
