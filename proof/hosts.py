@@ -24,7 +24,9 @@ and redis-server. Everything it starts runs in a process group of its own, and
 ``stop()`` ends them all and removes the namespaces, whatever state they are in.
 """
 
+import contextlib
 import glob
+import http.client
 import json
 import os
 import re
@@ -105,9 +107,7 @@ def compose_healthcheck(service):
 def app_environment(overrides):
     """The environment compose gives the app services, interpolated."""
     environment = compose()["x-app"]["environment"]
-    return {
-        name: interpolate(value, overrides) for name, value in environment.items()
-    }
+    return {name: interpolate(value, overrides) for name, value in environment.items()}
 
 
 # The deployment ----------------------------------------------------------------
@@ -151,9 +151,11 @@ class Deployment:
             # What .env would hold in production
             "SECRET_KEY": "hosts-test-" + "k" * 50,
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "ALLOWED_HOSTS": f"{SHOP},127.0.0.1",
+            # 127.0.0.1 for the health check; the balancer's address for a
+            # browser that cannot look the shop's name up
+            "ALLOWED_HOSTS": f"{SHOP},127.0.0.1,{self.balancer_ip}",
             "SITE_URL": f"https://{SHOP}",
-            "EMAIL_URL": f"filemail://{self.mail}",
+            "EMAIL_URL": f"filemail:///{self.mail}",  # an absolute path: four slashes
             "WEB_CONCURRENCY": "2",
             "DEMO_PASSWORD": PASSWORD,
             # The emulator delivers its events to the balancer: trust its certificate
@@ -309,10 +311,8 @@ class Deployment:
                 ["ip", "netns", "pids", ns], capture_output=True, text=True
             ).stdout.split()
             for pid in pids:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             subprocess.run(["ip", "netns", "del", ns], capture_output=True)
             shutil.rmtree(f"/etc/netns/{ns}", ignore_errors=True)
         subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
@@ -327,7 +327,18 @@ class Deployment:
         for host, number in HOST_NUMBERS.items():
             ns, outside = self.ns(host), f"cv{self.run_id}h{number}"
             ip("netns", "add", ns)
-            ip("link", "add", outside, "type", "veth", "peer", "name", "eth0", "netns", ns)
+            ip(
+                "link",
+                "add",
+                outside,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                ns,
+            )
             ip("link", "set", outside, "master", self.bridge)
             ip("link", "set", outside, "up")
             ip("-n", ns, "addr", "add", f"{self.ip(host)}/24", "dev", "eth0")
@@ -387,12 +398,14 @@ class Deployment:
             lambda: _port_open(self.ip("data"), 5432), 60, "PostgreSQL on the data host"
         )
         self.wait_for(
-            lambda: subprocess.run(
-                ["runuser", "-u", "postgres", "--", str(pg_bin / "createdb")]
-                + ["-h", str(data), "-U", "cellar", "cellar"],
-                capture_output=True,
-            ).returncode
-            == 0,
+            lambda: (
+                subprocess.run(
+                    ["runuser", "-u", "postgres", "--", str(pg_bin / "createdb")]
+                    + ["-h", str(data), "-U", "cellar", "cellar"],
+                    capture_output=True,
+                ).returncode
+                == 0
+            ),
             30,
             "the cellar database",
         )
@@ -424,6 +437,7 @@ class Deployment:
             f"    server {host} {self.ip(host)}:8000\n"
             for host, port in HOST_PORTS.items()
         )
+        proto = "hdr X-Forwarded-Proto https"
         config = self.work / "haproxy.cfg"
         config.write_text(
             f"""global
@@ -444,7 +458,7 @@ frontend shop
 backend web
 {served_by}    balance roundrobin
     option httpchk
-    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host 127.0.0.1 hdr X-Forwarded-Proto https
+    http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host 127.0.0.1 {proto}
     http-check expect status 200
     default-server inter 500ms fall 2 rise 2
 {web}
@@ -463,10 +477,8 @@ backend web
 
 
 def _killpg(process, sig):
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _port_open(host, port):
@@ -526,9 +538,10 @@ class Shopper:
         for attempt in range(self.retries + 1):
             try:
                 response = self._send(method, path, body, headers)
-            except OSError:
-                # the host answering died under the request: as a shopper would,
-                # try again (the balancer sends it to a live host)
+            except (OSError, http.client.HTTPException):
+                # the host answering died under the request (refused, reset, or
+                # a body cut short): as a shopper would, try again, and the
+                # balancer sends it to a live host
                 if attempt == self.retries:
                     raise
                 time.sleep(0.5)
@@ -546,8 +559,6 @@ class Shopper:
         return response
 
     def _send(self, method, path, body, headers):
-        import http.client
-
         connection = http.client.HTTPSConnection(
             self.deployment.balancer_ip, self.port, timeout=60, context=self.context
         )

@@ -21,4 +21,7 @@ STRIPE_PUBLISHABLE_KEY = "pk_test_emulator"
 STRIPE_EMULATOR = True
 INSTALLED_APPS.append("stripe_emulator")
 # The emulated payment page stands in for Stripe's, with a policy of its own.
-CONTENT_SECURITY_POLICY_RELAXED_PATHS = [*CONTENT_SECURITY_POLICY_RELAXED_PATHS, "/_stripe/"]
+CONTENT_SECURITY_POLICY_RELAXED_PATHS = [
+    *CONTENT_SECURITY_POLICY_RELAXED_PATHS,
+    "/_stripe/",
+]
