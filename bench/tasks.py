@@ -55,8 +55,16 @@ def prepare(_):
         .order_by("path")
         .first()
     )
+    wines = (
+        WinePage.objects.live()
+        .filter(pk__in=buyable.values("page"))
+        .order_by("path")
+        .specific()[:20]
+    )
     return {
         "variants": list(buyable.values_list("pk", flat=True)[:30]),
+        # what a sale day's shoppers browse, besides the scenarios' pages
+        "wine_urls": [page.url for page in wines],
         "shopper": shopper_account(),
         "line_cap": MAX_LINE_QUANTITY,
         "burst_variant": buyable.last().pk,
