@@ -1,5 +1,4 @@
 from django import forms
-from django_countries import countries
 
 from home.models import shop_settings
 from shipping import addresses
@@ -8,7 +7,7 @@ from shipping import addresses
 class DestinationForm(forms.Form):
     """Where the cart's delivery is estimated for, before checkout asks."""
 
-    country = forms.ChoiceField(label="Deliver to")
+    country = forms.ChoiceField(label="Deliver to", widget=addresses.CountrySelect)
     state = forms.CharField(
         label="State or province",
         max_length=64,
@@ -20,9 +19,7 @@ class DestinationForm(forms.Form):
         super().__init__(*args, **kwargs)
         delivery = shop_settings(request).delivery_countries
         codes = {country.code for country in delivery}
-        self.fields["country"].choices = [("", "Choose a country")] + [
-            (code, name) for code, name in countries if code in codes
-        ]
+        self.fields["country"].choices = addresses.country_choices(frozenset(codes))
         self.fields["country"].error_messages["invalid_choice"] = (
             "We do not deliver to that country yet."
         )

@@ -1,5 +1,4 @@
 from django import forms
-from django_countries import countries
 
 from core.money import format_money
 from home.models import ShopSettings
@@ -28,7 +27,9 @@ class CheckoutForm(forms.Form):
         help_text="Where the country has them (US states, Canadian provinces, "
         "Italian and Spanish provinces).",
     )
-    country = forms.ChoiceField(label="Delivery country")
+    country = forms.ChoiceField(
+        label="Delivery country", widget=addresses.CountrySelect
+    )
     phone = forms.CharField(
         label="Phone",
         max_length=30,
@@ -56,9 +57,7 @@ class CheckoutForm(forms.Form):
         super().__init__(*args, **kwargs)
         delivery = ShopSettings.load(request_or_site=request).delivery_countries
         codes = {country.code for country in delivery}
-        self.fields["country"].choices = [("", "Choose a country")] + [
-            (code, name) for code, name in countries if code in codes
-        ]
+        self.fields["country"].choices = addresses.country_choices(frozenset(codes))
         self.fields["country"].error_messages["invalid_choice"] = (
             "We do not deliver to that country yet."
         )

@@ -59,6 +59,39 @@ def _state_options(codes, empty_label):
     return format_html('<option value="">{}</option>', empty_label) + "".join(groups)
 
 
+@cache
+def country_choices(codes, empty_label="Choose a country"):
+    """The countries ``codes`` (a frozenset), in name order, after an empty choice."""
+    return ((("", empty_label),)) + tuple(
+        (code, str(name)) for code, name in countries if code in codes
+    )
+
+
+@cache
+def _options(choices):
+    return "".join(
+        format_html('<option value="{}">{}</option>', value, label)
+        for value, label in choices
+    )
+
+
+def _select(widget, options, name, value, attrs):
+    if value:
+        chosen = format_html('<option value="{}">', value)
+        options = options.replace(chosen, chosen[:-1] + " selected>", 1)
+    attrs = flatatt(widget.build_attrs(widget.attrs, {**(attrs or {}), "name": name}))
+    return mark_safe(f"<select{attrs}>{options}</select>")  # noqa: S308 (escaped above)
+
+
+class CountrySelect(forms.Select):
+    """The delivery countries (``country_choices``), their options built once per
+    set of countries: Django's template per option was most of a cart page's
+    render."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return _select(self, _options(tuple(self.choices)), name, value, attrs)
+
+
 class StateSelect(forms.Select):
     """The states or provinces of the shop's delivery countries, grouped by country
     (``data-country`` lets the page show only the chosen country's). Its ~240
@@ -71,11 +104,7 @@ class StateSelect(forms.Select):
 
     def render(self, name, value, attrs=None, renderer=None):
         options = _state_options(self.codes, self.empty_label)
-        if value:
-            chosen = format_html('<option value="{}">', value)
-            options = options.replace(chosen, chosen[:-1] + " selected>", 1)
-        attrs = flatatt(self.build_attrs(self.attrs, {**(attrs or {}), "name": name}))
-        return mark_safe(f"<select{attrs}>{options}</select>")  # noqa: S308 (escaped above)
+        return _select(self, options, name, value, attrs)
 
 
 def state_value(country, state):
