@@ -666,7 +666,8 @@ def sale_day_shoppers(phase, server):
         shopper = Shopper(server.port)
         shopper.add_to_cart(pages, pages["variants"][number % len(pages["variants"])])
         buyers.append((shopper.cookie_header, shopper.cookies["csrftoken"]))
-    _, events = paid_sessions(phase, server, 10, pages["burst_variant"])
+    # not the burst's variant: the burst counts the stock its own orders take
+    _, events = paid_sessions(phase, server, 10, pages["variants"][1])
     return {
         "member": member.cookie_header,
         "cart": one.cookie_header,
@@ -1175,7 +1176,7 @@ def parse_args(argv):
     parser.add_argument("--warmup", type=int, default=3, help="seconds")
     parser.add_argument("--wines", type=int, default=100)
     parser.add_argument(
-        "--growth-wines", type=int, default=2000, help="0 skips the growth phase"
+        "--growth-wines", type=int, default=10_000, help="0 skips the growth phase"
     )
     parser.add_argument("--webhooks", type=int, default=1000)
     parser.add_argument("--webhook-senders", type=int, default=16)

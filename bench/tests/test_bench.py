@@ -34,6 +34,8 @@ SCENARIOS = [
     "cart page (30 lines)",
     "cart add POST",
     "checkout POST",
+    "uncached wine page",
+    "sale day",
 ]
 
 
@@ -98,6 +100,11 @@ def test_make_bench_smoke_run(redis_url, tmp_path):
         assert scenario["errors"] == 0, name
         assert scenario["ratio"] > 0, name
     assert report["scenarios"]["floor"]["ratio"] == 1.0
+    # the uncached server renders every time: its queries are the page's own
+    assert report["scenarios"]["uncached wine page"]["queries"] > 0
+    assert report["scenarios"]["wine"]["queries"] == 0
+    sale_day = report["scenarios"]["sale day"]
+    assert sale_day["rate"] == round(sale_day["floor_rps"] * 0.5)
     assert (report["database"], report["redis"]) == ("postgresql", True)
     assert report["settings"] == "bench.settings"
     burst = report["webhook_burst"]
