@@ -30,10 +30,18 @@ def prepare(_):
     from django.conf import settings
 
     from cart.services import MAX_LINE_QUANTITY
-    from products.models import CountryPage, RegionPage, WinePage, WineVariant
+    from products.models import (
+        CountryPage,
+        RegionPage,
+        StockHold,
+        WinePage,
+        WineVariant,
+    )
 
-    # Only what was in stock is topped up: sold-out wines stay sold out.
+    # Only what was in stock is topped up: sold-out wines stay sold out. What an
+    # earlier run's checkouts hold goes: each run starts with nothing held.
     WineVariant.objects.filter(active=True, stock__gt=0).update(stock=BENCH_STOCK)
+    StockHold.objects.all().delete()
     if settings.REDIS_URL:
         prefix = settings.CACHES["default"]["KEY_PREFIX"]
         client = redis.Redis.from_url(settings.REDIS_URL)

@@ -15,7 +15,18 @@ from decimal import Decimal
 import pytest
 
 from conftest import ARTIFACTS, require
-from proof.hosts import HOST_PORTS, PASSWORD, Deployment, Shopper, missing_tools
+from proof.hosts import (
+    BASE_DIR,
+    HOST_PORTS,
+    PASSWORD,
+    Deployment,
+    Shopper,
+    compose,
+    compose_command,
+    compose_healthcheck,
+    dockerfile_cmd,
+    missing_tools,
+)
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -30,6 +41,18 @@ ADDRESS = {
     "country": "US",
     "legal_age": "on",
 }
+
+
+def test_the_dockerfile_and_compose_agree_on_the_web_host():
+    """What the deployment reads from each file is the same in both."""
+    dockerfile = (BASE_DIR / "Dockerfile").read_text()
+    check = re.search(r"^\s+CMD (\[.*\])\s*$", dockerfile, re.MULTILINE)
+    assert json.loads(check[1]) == compose_healthcheck("web")
+    assert "command" not in compose()["services"]["web"]  # it runs the image's CMD
+    assert dockerfile_cmd()[:2] == ["sh", "-c"]
+    assert dockerfile_cmd()[2].startswith("exec gunicorn cellar.wsgi:application")
+    for service in ("worker", "beat"):
+        assert compose_command(service)[:3] == ["celery", "-A", "cellar"]
 
 
 @pytest.fixture(scope="module")
@@ -221,6 +244,7 @@ result = user.pk
     assert shopper.served_by.count("web1") >= 5 and shopper.served_by.count("web2") >= 5
 
 
+@pytest.mark.browser
 def test_a_price_published_on_one_host_shows_on_the_other(deployment, browser):
     wine = a_wine(deployment, stock=50)
     new_price = (Decimal(wine["price"]) + Decimal("7.37")).quantize(Decimal("0.01"))
@@ -252,13 +276,12 @@ def test_a_price_published_on_one_host_shows_on_the_other(deployment, browser):
     finally:
         context.close()
 
-    def shown():
-        return str(new_price) in reader.get(wine["url"]).text
-
-    wait_for(shown, 5, "the new price on web2")
+    while str(new_price) not in reader.get(wine["url"]).text:
+        assert time.monotonic() - published < 5, "web2 never showed the new price"
+        time.sleep(0.02)
     seen_after = time.monotonic() - published
-    # CATALOGUE_VERSION_CHECK_SECONDS is 0.05: well within a second
-    assert seen_after < 1.0, seen_after
+    # CATALOGUE_VERSION_CHECK_SECONDS is 0.05; a request takes a few ms more
+    assert seen_after < 0.5, seen_after
     assert set(reader.served_by) == {"web2"}
     # and the cart prices it on the server at the new price, through the balancer
     shopper = Shopper(deployment)
