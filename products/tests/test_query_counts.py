@@ -17,9 +17,9 @@ from . import factories
 MAX_QUERIES = {
     "home": 11,
     "wines index": 17,
-    "country": 20,
-    "region": 20,
-    "wine": 23,
+    "country": 18,
+    "region": 16,
+    "wine": 17,
     "search": 8,
     "grape": 18,
     "producer": 18,
