@@ -196,18 +196,24 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
         )
+        try:
+            self._wait_until_it_answers()
+        except BaseException:
+            self.stop()  # the caller never gets this server to stop
+            raise
+        self.workers = workers
+
+    def _wait_until_it_answers(self):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited; see {self.log.name}")
             try:
                 if Shopper(self.port).get("/_bench/floor/")[0] == 200:
-                    break
+                    return
             except OSError:
                 time.sleep(0.2)
-        else:
-            raise RuntimeError("gunicorn did not answer within 60 s")
-        self.workers = workers
+        raise RuntimeError("gunicorn did not answer within 60 s")
 
     @property
     def url(self):
@@ -624,11 +630,19 @@ def sale_day(phase, server, args, floor_rps):
     mix.write_text("\n".join(lines) + "\n")
     share = f"{SALE_DAY_SHARE:.0%} of the floor's {floor_rps:.0f}"
     log(f"  sale day: {rate} req/s ({share})")
+    # enough connections for the rate with room for latency (64 by default)
+    connections = args.connections * 8
     result = wrk(
-        server, "/", "mix.lua", [str(mix)], duration=args.duration, connections=64
+        server,
+        "/",
+        "mix.lua",
+        [str(mix)],
+        duration=args.duration,
+        connections=connections,
     )
     result["floor_rps"] = floor_rps
     result["rate"] = rate
+    result["rate_kept"] = result["rps"] >= 0.98 * rate
     result["queries"] = ""
     return result
 
@@ -657,17 +671,18 @@ def sale_day_shoppers(phase, server):
     three = Shopper(server.port)
     for variant in pages["variants"][:3]:
         three.add_to_cart(pages, variant)
+    # Many shoppers, each adding one wine: two adds to one cart at the same moment
+    # make one of them a 409 (the cart changed meanwhile), which is right but is
+    # not what a sale day's shoppers do
     adders = []
-    for number in range(40):
+    for number in range(200):
         shopper = Shopper(server.port)
-        shopper.add_to_cart(pages, pages["variants"][number % len(pages["variants"])])
-        for variant in pages["variants"][:10]:
-            adders.append(
-                (shopper.cookie_header, shopper.cookies["csrftoken"], variant)
-            )
+        variant = pages["variants"][number % len(pages["variants"])]
+        shopper.add_to_cart(pages, variant)
+        adders.append((shopper.cookie_header, shopper.cookies["csrftoken"], variant))
     buyers = []
     for_sale = pages["variants"][3:] or pages["variants"]  # as in checkouts()
-    for number in range(20):
+    for number in range(60):
         shopper = Shopper(server.port)
         shopper.add_to_cart(pages, for_sale[number % len(for_sale)])
         buyers.append((shopper.cookie_header, shopper.cookies["csrftoken"]))
@@ -1067,6 +1082,10 @@ def print_report(report, args):
         goal = f"{target:.2f} {mark}" if target else ""
         if name == "sale day":
             goal = f"p99<{SALE_DAY_P99_MS} {'ok' if sale_day_met(result) else 'NO'}"
+            if not result["rate_kept"]:
+                # a rate not kept turns it into a flat-out run: its latency is
+                # queueing behind the connections, not what a shopper waits
+                goal = f"rate {result['rps']:.0f}/{result['rate']} NO"
         print(
             f"{name:<22}{result['rps']:>9.1f}{result['p50_ms']:>9.2f}"
             f"{result['p99_ms']:>9.2f}{result['queries']:>9}{result['ratio']:>8.2f}"

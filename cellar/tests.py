@@ -126,6 +126,31 @@ def test_production_starts_when_configured():
     }
 
 
+def test_staging_never_signs_with_the_environments_stripe_secrets():
+    """Staging's emulator signs its own events: with production's secrets in the
+    environment (a shared .env), a production shop would otherwise take them."""
+    script = (
+        "from django.conf import settings as s; import json; print(json.dumps(["
+        "s.STRIPE_EMULATOR, s.STRIPE_SECRET_KEY, s.STRIPE_WEBHOOK_SECRET, s.DEBUG, "
+        "'stripe_emulator' in s.INSTALLED_APPS]))"
+    )
+    for keys in (
+        {"STRIPE_SECRET_KEY": "sk_live_real", "STRIPE_WEBHOOK_SECRET": "whsec_real"},
+        {},  # .env.example's empty keys
+    ):
+        result = run_python(
+            script, "cellar.settings.staging", SECRET_KEY="s" * 50, **keys
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == [
+            True,
+            "",
+            "whsec_cellar_staging_emulator_only",
+            False,
+            True,
+        ]
+
+
 def test_sessions_can_live_on_a_redis_of_their_own():
     result = run_settings(
         "cellar.settings.production",

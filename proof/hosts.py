@@ -50,7 +50,6 @@ SHOP = "shop.cellar.test"
 HTTPS_PORT = 443
 HOST_PORTS = {"web1": 8441, "web2": 8442}
 PASSWORD = "hosts-pw-1234"
-WEBHOOK_SECRET = "whsec_cellar_hosts_test"
 HOST_NUMBERS = {"data": 2, "web1": 11, "web2": 12, "work": 21}
 
 
@@ -115,13 +114,16 @@ def app_environment(overrides):
 
 class Deployment:
     def __init__(self, logs=None):
-        self.run_id = os.getpid() % 200 + 20
+        self.run_id, self.record = _claim_run_id()
         self.prefix = f"cellar{self.run_id}"
         self.subnet = f"10.77.{self.run_id}"
         self.bridge = f"cbr{self.run_id}"
         self.balancer_ip = f"{self.subnet}.1"
         self.work = Path(tempfile.mkdtemp(prefix="cellar-hosts-"))
         self.work.chmod(0o755)
+        self.record.write_text(
+            json.dumps({"owner": os.getpid(), "work": str(self.work)})
+        )
         # Kept after stop(): each process's output, named after it
         self.logs = Path(logs or tempfile.mkdtemp(prefix="cellar-hosts-logs-"))
         self.logs.mkdir(parents=True, exist_ok=True)
@@ -140,17 +142,18 @@ class Deployment:
     def env(self):
         """What every app host's processes get: compose's environment, and ours."""
         venv_bin = str(Path(sys.executable).parent)
-        base = app_environment({"DJANGO_SETTINGS_MODULE": "cellar.settings.staging"})
+        base = app_environment({})
         return {
             "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
             "HOME": str(self.work),
             "LANG": "C.UTF-8",
             **base,
+            # The one change to compose's environment: the emulator for Stripe
+            "DJANGO_SETTINGS_MODULE": "cellar.settings.staging",
             "MEDIA_ROOT": str(self.work / "media"),
             "PRIVATE_MEDIA_ROOT": str(self.work / "private"),
             # What .env would hold in production
             "SECRET_KEY": "hosts-test-" + "k" * 50,
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
             # 127.0.0.1 for the health check; the balancer's address for a
             # browser that cannot look the shop's name up
             "ALLOWED_HOSTS": f"{SHOP},127.0.0.1,{self.balancer_ip}",
@@ -167,7 +170,6 @@ class Deployment:
     # lifecycle
     def start(self, log=print):
         try:
-            self._stop_leftovers()
             log("hosts: network")
             self._network()
             self._certificate()
@@ -199,17 +201,23 @@ class Deployment:
             raise
 
     def stop(self):
-        for name in list(self.processes):
-            self.kill(name, signal.SIGTERM)
-        for name in list(self.processes):
-            process = self.processes.pop(name)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                _killpg(process, signal.SIGKILL)
-                process.wait(timeout=10)
-        self._remove_network()
-        shutil.rmtree(self.work, ignore_errors=True)
+        """End every process (its group), then the network, whatever went before."""
+        try:
+            for name in list(self.processes):
+                self.kill(name, signal.SIGTERM)
+            deadline = time.monotonic() + 20
+            for process in self.processes.values():
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    _killpg(process, signal.SIGKILL)
+            for process in self.processes.values():
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(timeout=10)
+            self.processes.clear()
+        finally:
+            _remove_run(self.run_id, self.work)
+            self.record.unlink(missing_ok=True)
 
     def kill(self, name, sig=signal.SIGKILL):
         """Signal a process and everything it started (its process group)."""
@@ -300,23 +308,6 @@ class Deployment:
             time.sleep(0.25)
 
     # the network
-    def _stop_leftovers(self):
-        """A run killed before it could clean up left these names behind."""
-        self._remove_network()
-
-    def _remove_network(self):
-        for host in HOST_NUMBERS:
-            ns = self.ns(host)
-            pids = subprocess.run(
-                ["ip", "netns", "pids", ns], capture_output=True, text=True
-            ).stdout.split()
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(pid), signal.SIGKILL)
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
-            shutil.rmtree(f"/etc/netns/{ns}", ignore_errors=True)
-        subprocess.run(["ip", "link", "del", self.bridge], capture_output=True)
-
     def _network(self):
         def ip(*args):
             subprocess.run(["ip", *args], check=True, capture_output=True)
@@ -464,7 +455,10 @@ backend web
 {web}
 {direct}"""
         )
-        self.spawn(None, "haproxy", ["haproxy", "-db", "-f", str(config)])
+        haproxy = self.spawn(None, "haproxy", ["haproxy", "-db", "-f", str(config)])
+        # HAProxy is in this machine's namespace: a later run must find it by pid
+        record = json.loads(self.record.read_text())
+        self.record.write_text(json.dumps({**record, "haproxy": haproxy.pid}))
 
     def _balancer_serves_both(self):
         if self.processes["haproxy"].poll() is not None:
@@ -474,6 +468,68 @@ backend web
         except OSError:
             return False
         return served == set(HOST_PORTS)
+
+
+RUNS = Path("/run/cellar-hosts")
+
+
+def _claim_run_id():
+    """A run id no live run holds (names, addresses: 10.77.<id>.0/24), recorded in
+    /run/cellar-hosts; first, what runs killed before they cleaned up left behind
+    (namespaces and their processes, HAProxy, the bridge) goes."""
+    RUNS.mkdir(parents=True, exist_ok=True)
+    for record in RUNS.glob("*.json"):
+        try:
+            data = json.loads(record.read_text())
+        except (OSError, ValueError):
+            continue
+        if not _alive(data.get("owner")):
+            _remove_run(int(record.stem), data.get("work"), data.get("haproxy"))
+            record.unlink(missing_ok=True)
+    for run_id in range(20, 220):
+        record = RUNS / f"{run_id}.json"
+        try:
+            descriptor = os.open(record, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            continue
+        with os.fdopen(descriptor, "w") as file:
+            json.dump({"owner": os.getpid()}, file)
+        return run_id, record
+    raise RuntimeError(f"no free run id in {RUNS}")
+
+
+def _alive(pid):
+    """Whether process ``pid`` runs (a zombie, killed and not yet reaped, does not)."""
+    if not pid:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _remove_run(run_id, work=None, haproxy=None):
+    """Everything of run ``run_id``: its namespaces' processes, the namespaces, their
+    /etc/netns files, its HAProxy, its bridge and its work folder."""
+    prefix = f"cellar{run_id}"
+    if haproxy and _alive(haproxy):
+        with contextlib.suppress(OSError):
+            if b"haproxy" in Path(f"/proc/{haproxy}/cmdline").read_bytes():
+                os.kill(haproxy, signal.SIGKILL)
+    for host in HOST_NUMBERS:
+        ns = f"{prefix}-{host}"
+        pids = subprocess.run(
+            ["ip", "netns", "pids", ns], capture_output=True, text=True
+        ).stdout.split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        shutil.rmtree(f"/etc/netns/{ns}", ignore_errors=True)
+    subprocess.run(["ip", "link", "del", f"cbr{run_id}"], capture_output=True)
+    if work and Path(work).name.startswith("cellar-hosts-"):
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _killpg(process, sig):
@@ -522,6 +578,14 @@ class Shopper:
         self.context = ssl.create_default_context(cafile=str(deployment.cert))
         self.origin = f"https://{SHOP}" + ("" if port == HTTPS_PORT else f":{port}")
         self.served_by = []
+        self.retried = 0  # requests tried again after a failure
+
+    def at(self, port):
+        """The same browser (its cookies), sending to another of the balancer's
+        ports: one web host alone."""
+        other = Shopper(self.deployment, port, self.retries)
+        other.cookies = self.cookies
+        return other
 
     def request(self, method, url, form=None):
         parts = urllib.parse.urlsplit(url)
@@ -544,10 +608,12 @@ class Shopper:
                 # balancer sends it to a live host
                 if attempt == self.retries:
                     raise
+                self.retried += 1
                 time.sleep(0.5)
                 continue
             if response.status not in self.RETRIED or attempt == self.retries:
                 break
+            self.retried += 1
             time.sleep(0.5)
         self.served_by.append(response.served_by)
         for header in response.headers.get_all("Set-Cookie") or []:

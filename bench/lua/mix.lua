@@ -22,13 +22,6 @@ end
 
 local kinds, total, interval, next_slot = {}, 0, 1, nil
 
-local function split(line)
-  local fields = {}
-  for field in (line .. "\t"):gmatch("([^\t]*)\t") do
-    fields[#fields + 1] = field
-  end
-  return fields
-end
 
 function init(args)
   local file = assert(io.open(args[1], "r"))

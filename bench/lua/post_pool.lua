@@ -7,13 +7,6 @@ dofile(dir .. "report.lua")
 local shoppers, variants, path = {}, {}, "/"
 local turn = 0
 
-local function split(line)
-  local fields = {}
-  for field in (line .. "\t"):gmatch("([^\t]*)\t") do
-    fields[#fields + 1] = field
-  end
-  return fields
-end
 
 function init(args)
   local file = assert(io.open(args[1], "r"))

@@ -1,4 +1,13 @@
--- Shared by every scenario: print wrk's summary as one JSON line the harness reads.
+-- Shared by every scenario: print wrk's summary as one JSON line the harness reads;
+-- and split(), for the scripts that read tab-separated lines.
+function split(line)
+  local fields = {}
+  for field in (line .. "\t"):gmatch("([^\t]*)\t") do
+    fields[#fields + 1] = field
+  end
+  return fields
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(

@@ -177,24 +177,25 @@ result = user.pk
 """,
     )
     shopper = Shopper(deployment)
-    # Cart: added on one host, shown by the other
+    # Cart: added through the balancer, whichever host took it
     assert shopper.get(wine["url"]).status == 200
     assert (
         shopper.post("/cart/add/", {"variant": wine["variant"], "quantity": 2}).status
         == 302
     )
-    cart = shopper.get("/cart/")
-    assert cart.status == 200 and wine["title"] in cart.text
-    assert shopper.served_by[-2:] in (["web1", "web2"], ["web2", "web1"])
-    # Sign in on one host; the next host knows who it is and keeps the cart
+    # ...and each web host alone (its own port on the balancer) shows it
+    for port in HOST_PORTS.values():
+        cart = shopper.at(port).get("/cart/")
+        assert cart.status == 200 and wine["title"] in cart.text
+        assert cart.served_by == {v: k for k, v in HOST_PORTS.items()}[port]
+    # Sign in through the balancer; each host knows who it is and keeps the cart
     signed_in = shopper.post("/accounts/login/", {"login": EMAIL, "password": PASSWORD})
     assert signed_in.status == 302, signed_in.text[:2000]
-    for _ in range(2):
-        account = shopper.get("/account/")
+    for port in HOST_PORTS.values():
+        account = shopper.at(port).get("/account/")
         assert account.status == 200 and EMAIL in account.text
-    assert set(shopper.served_by[-2:]) == set(HOST_PORTS)
-    api = json.loads(shopper.get("/cart/api/").body)
-    assert sum(item["quantity"] for item in api["items"]) == 2, api
+        api = json.loads(shopper.at(port).get("/cart/api/").body)
+        assert sum(item["quantity"] for item in api["items"]) == 2, api
 
     # Checkout, payment, the webhook (the emulator posts it to the balancer)
     form = shopper.get("/checkout/")
@@ -218,10 +219,9 @@ result = user.pk
         return 'data-order-status="paid"' in page.text and match and match[1]
 
     link = wait_for(invoice_link, 120, "the paid order and its invoice")
-    for _ in range(2):
-        pdf = shopper.get(link)
+    for port in HOST_PORTS.values():
+        pdf = shopper.at(port).get(link)
         assert pdf.status == 200 and pdf.body.startswith(b"%PDF-")
-    assert set(shopper.served_by[-2:]) == set(HOST_PORTS)
     [order] = orders_of(deployment, [EMAIL])
     assert order == {
         "email": EMAIL,
@@ -240,8 +240,9 @@ result = user.pk
         if order["reference"] in path.read_text(errors="replace")
     ]
     assert len(mails) == 1 and "application/pdf" in mails[0]
-    # Requests went round-robin, with no stickiness
-    assert shopper.served_by.count("web1") >= 5 and shopper.served_by.count("web2") >= 5
+    # Through the balancer, requests went round-robin, with no stickiness (the
+    # emulator's webhooks share the rotation, so not strictly in turn)
+    assert shopper.served_by.count("web1") >= 3 and shopper.served_by.count("web2") >= 3
 
 
 @pytest.mark.browser
@@ -280,8 +281,10 @@ def test_a_price_published_on_one_host_shows_on_the_other(deployment, browser):
         assert time.monotonic() - published < 5, "web2 never showed the new price"
         time.sleep(0.02)
     seen_after = time.monotonic() - published
-    # CATALOGUE_VERSION_CHECK_SECONDS is 0.05; a request takes a few ms more
-    assert seen_after < 0.5, seen_after
+    # CATALOGUE_VERSION_CHECK_SECONDS is 0.05; then web2 renders the page afresh
+    # (some 30 ms idle, more on a busy machine), where a stale cache would wait
+    # CATALOGUE_CACHE_SECONDS (600)
+    assert seen_after < 3, seen_after
     assert set(reader.served_by) == {"web2"}
     # and the cart prices it on the server at the new price, through the balancer
     shopper = Shopper(deployment)
@@ -296,40 +299,36 @@ def test_killing_a_web_host_mid_burst_loses_no_order(deployment):
     shoppers = 24
     emails = [f"burst{number}@example.com" for number in range(shoppers)]
     outcomes, errors = {}, []
-    begun, lock = threading.Event(), threading.Lock()
-    started_count = [0]
 
     def one(email):
         shopper = Shopper(deployment, retries=8)
-        with lock:
-            started_count[0] += 1
-            if started_count[0] == shoppers // 3:
-                begun.set()
         try:
-            outcomes[email] = (buy(shopper, wine, email), shopper.served_by)
+            url = buy(shopper, wine, email)
+            outcomes[email] = (url, shopper.served_by, shopper.retried)
         except Exception as error:  # noqa: BLE001 - reported below, with its shopper
             errors.append((email, repr(error)))
 
-    threads = []
-    for email in emails:
-        thread = threading.Thread(target=one, args=(email,))
-        threads.append(thread)
+    threads = [threading.Thread(target=one, args=(email,)) for email in emails]
     for index, thread in enumerate(threads):
         thread.start()
-        if index % 6 == 5:
+        if index == shoppers // 2 - 1:
+            # Half the shoppers are on their way, six of them this instant: web1
+            # goes, the whole host (gunicorn's master and workers)
+            walking = sum(thread.is_alive() for thread in threads)
+            deployment.kill("web1")
+        elif index % 6 == 5:
             time.sleep(0.5)  # six shoppers at a time, more arriving
-    assert begun.wait(60)
-    time.sleep(0.3)
-    deployment.kill("web1")  # the whole host: gunicorn's master and workers
-    killed_at = time.monotonic()
     for thread in threads:
         thread.join(timeout=300)
     assert not errors, errors
     assert sorted(outcomes) == sorted(emails)
-    # The kill was mid-burst: web1 had served the burst, web2 served after it
-    served = [host for _, hosts in outcomes.values() for host in hosts]
+    # The kill was mid-burst: shoppers were walking, web1 had served them, and
+    # web2 served the rest
+    assert walking >= 1, walking
+    served = [host for _, hosts, _ in outcomes.values() for host in hosts]
     assert served.count("web1") > 0 and served.count("web2") > served.count("web1")
-    assert time.monotonic() > killed_at
+    retried = sum(retried for *_, retried in outcomes.values())
+    print(f"{walking} shoppers walking at the kill; {retried} requests tried again")
 
     # Stripe retries what a dead host never delivered; here, the emulator's sweep
     deployment.run("work", ["python", "manage.py", "stripe_emulator", "deliver"])
@@ -344,7 +343,7 @@ def test_killing_a_web_host_mid_burst_loses_no_order(deployment):
     paid = {order["email"]: order for order in orders if order["status"] == "paid"}
     # Every shopper: one paid order, the one whose page they were sent to
     assert sorted(paid) == sorted(emails)
-    for email, (order_url, _) in outcomes.items():
+    for email, (order_url, *_) in outcomes.items():
         assert order_url.endswith(f"/orders/{paid[email]['token']}/")
     # Every payment Stripe took has its order, paid once, with one invoice
     for order in orders:
