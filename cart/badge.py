@@ -5,8 +5,6 @@ built from a string rather than a template: a template render was a fifth of
 such a request's time.
 """
 
-from functools import cache
-
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
@@ -18,11 +16,6 @@ ICON = mark_safe(
 )
 
 
-@cache
-def _cart_url():
-    return reverse("cart:detail")
-
-
 def badge(count):
     """The link to the cart, with how many bottles it holds."""
     count = int(count or 0)
@@ -30,7 +23,7 @@ def badge(count):
         '<a class="cart-link" href="{}" aria-label="Cart, {} item{}">{}'
         '<span class="cart-link__label">Cart</span>'
         '<span class="cart-badge" data-cart-count>{}</span></a>',
-        _cart_url(),
+        reverse("cart:detail"),
         count,
         "" if count == 1 else "s",
         ICON,

@@ -25,6 +25,7 @@ and redis-server. Everything it starts runs in a process group of its own, and
 """
 
 import contextlib
+import functools
 import glob
 import http.client
 import json
@@ -77,6 +78,7 @@ def dockerfile_cmd():
     return json.loads(match[1])
 
 
+@functools.cache
 def compose():
     return yaml.safe_load((BASE_DIR / "docker-compose.yml").read_text())
 
@@ -138,7 +140,7 @@ class Deployment:
     def ip(self, host):
         return f"{self.subnet}.{HOST_NUMBERS[host]}"
 
-    @property
+    @functools.cached_property
     def env(self):
         """What every app host's processes get: compose's environment, and ours."""
         venv_bin = str(Path(sys.executable).parent)
