@@ -5,9 +5,10 @@ built from a string rather than a template: a template render was a fifth of
 such a request's time.
 """
 
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from core.urls import fixed_url
 
 ICON = mark_safe(
     '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M3 4h2l2.4 10.2a2 2 0 0 0 '
@@ -23,7 +24,7 @@ def badge(count):
         '<a class="cart-link" href="{}" aria-label="Cart, {} item{}">{}'
         '<span class="cart-link__label">Cart</span>'
         '<span class="cart-badge" data-cart-count>{}</span></a>',
-        reverse("cart:detail"),
+        fixed_url("cart:detail"),
         count,
         "" if count == 1 else "s",
         ICON,

@@ -1,3 +1,5 @@
+import functools
+
 from django.apps import AppConfig
 from django.contrib.messages import get_messages
 from django.db.models.signals import post_delete
@@ -5,6 +7,21 @@ from django.template.loader import render_to_string
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 import pagecache
+
+
+@functools.cache
+def no_messages():
+    """The messages' place on a page when there are none: the same for everyone."""
+    return render_to_string("includes/messages.html", {"messages": []})
+
+
+def messages_part(request):
+    """The messages' hole: most visits have none, and counting them marks none as
+    shown, so only a visit with messages renders (and so uses) them."""
+    storage = get_messages(request)
+    if not len(storage):
+        return no_messages()
+    return render_to_string("includes/messages.html", {"messages": storage})
 
 
 class HomeConfig(AppConfig):
@@ -22,13 +39,7 @@ class HomeConfig(AppConfig):
         from .views import search
 
         pagecache.serve_cached(serve, search)
-        pagecache.register_hole(
-            "messages",
-            lambda request: render_to_string(
-                "includes/messages.html", {"messages": get_messages(request)}
-            ),
-            lambda: render_to_string("includes/messages.html", {"messages": []}),
-        )
+        pagecache.register_hole("messages", messages_part, no_messages)
         # What every catalogue page shows: the pages themselves, where they are,
         # who may see them, their images and the shop's settings.
         pagecache.watch(

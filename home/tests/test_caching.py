@@ -353,3 +353,35 @@ def test_signed_in_shoppers_get_cached_pages_with_their_own_holes(
     assert badge(get(Client(), cellar_red.url)[0]) == 0
     # and the account's pages are still the shopper's own, never cached
     assert "grace@example.com" in get(shopper, "/account/")[0]
+
+
+def test_a_shoppers_cached_page_renders_no_template_unless_a_message_waits(
+    page_cache, cellar_red
+):
+    # The messages' hole is filled on every cached page a shopper with a session
+    # gets: with nothing to say it is a string made once, not a template render
+    bottle = cellar_red.variants.get(sku="CACHE-75")
+    shopper = Client(enforce_csrf_checks=True)
+    get(Client(), cellar_red.url)  # cached by another visitor
+    html, _ = get(shopper, cellar_red.url)
+    shopper.post(
+        "/cart/add/",
+        {
+            "variant": bottle.pk,
+            "quantity": 2,
+            "csrfmiddlewaretoken": TOKEN.search(html).group(1),
+        },
+    )
+
+    told = shopper.get(cellar_red.url)
+    again = shopper.get(cellar_red.url)
+
+    added = "Added 2 × Cache Red (75 cl bottle) to your cart."
+    assert [t.name for t in told.templates] == ["includes/messages.html"]
+    assert added in told.content.decode()
+    assert again.templates == []
+    assert added not in again.content.decode()
+    assert badge(again.content.decode()) == 2
+    assert '<div class="container messages" aria-live="polite" data-messages>' in (
+        again.content.decode()
+    )
