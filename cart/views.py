@@ -9,7 +9,6 @@ from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
-from django.template.response import TemplateResponse
 from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
@@ -21,12 +20,12 @@ from coupons.services import CouponRejected, TooManyAttempts
 from . import alerts
 from .forms import DestinationForm
 from .models import StockAlert
+from .page import render_cart_page
 from .services import (
     Cart,
     CartBusy,
     CartConflict,
     CartError,
-    chosen_destination,
     remember_destination,
     thumbnails,
 )
@@ -93,23 +92,15 @@ def _render_cart(request, cart, errors=None, status=200, destination_form=None):
     cart = _tidied(request, cart)
     lines = cart.lines
     images = thumbnails(lines, request)
-    rows = [(line, images.get(line.wine.pk)) for line in lines]
-    return TemplateResponse(
+    html = render_cart_page(
         request,
-        "cart/cart.html",
-        {
-            "cart": cart,
-            "lines": lines,
-            "rows": rows,
-            "errors": errors or {},
-            "estimate": cart.estimate(),
-            "destination_form": destination_form
-            or DestinationForm(
-                initial=chosen_destination(request.session), request=request
-            ),
-        },
-        status=status,
+        cart,
+        rows=[(line, images.get(line.wine.pk)) for line in lines],
+        errors=errors or {},
+        estimate=cart.estimate(),
+        destination_form=destination_form,
     )
+    return HttpResponse(html, status=status)
 
 
 def _rejected(request, cart, error):

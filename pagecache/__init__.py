@@ -21,15 +21,23 @@ This package knows Django only. What the apps give it:
 - ``register_hole(name, render, new_visitor)``: a per-visitor part;
 - ``watch(*models, signals=…)`` and ``changed()``: what moves the version on;
 - ``per_version`` and ``VersionedRows``: what a process may keep in memory until
-  the version moves on.
+  the version moves on;
+- ``stencils``: parts of pages never cached whole (the cart) made once per
+  version with slots each request fills, and ``holes.frame`` for the page around
+  them.
 """
 
-from . import clock, holes, memo, store
+from . import clock, holes, memo, stencils, store
 from .clock import VERSION_KEY, changed, current_version, watch
 from .holes import hole, register_hole
 from .memo import VersionedRows, per_version
 from .middleware import serve_cached
-from .store import SHARED_PAGES_SESSION_KEY, cacheable, not_canonical
+from .store import (
+    SHARED_PAGES_SESSION_KEY,
+    cacheable,
+    not_canonical,
+    sees_shared_pages,
+)
 
 __all__ = [
     "SHARED_PAGES_SESSION_KEY",
@@ -43,7 +51,9 @@ __all__ = [
     "not_canonical",
     "per_version",
     "register_hole",
+    "sees_shared_pages",
     "serve_cached",
+    "stencils",
     "watch",
 ]
 

@@ -10,8 +10,9 @@ built in; apps register theirs (the cart badge, the messages) with
 import logging
 import re
 
-from django.middleware.csrf import get_token
 from django.utils.html import format_html
+
+from .csrf import get_token
 
 logger = logging.getLogger(__name__)
 _HOLE = re.compile(r"<!--hole:(\w+)-->(.*?)<!--/hole:\1-->", re.S)
@@ -37,9 +38,23 @@ def names():
 
 def hole(request, name, content):
     """Wrap a per-visitor part of a page so the cached copy leaves it out."""
-    if getattr(request, "_catalogue_key", None) is None:
+    if getattr(request, "_catalogue_key", None) is None and not getattr(
+        request, "_pagecache_frame", False
+    ):
         return content
     return f"<!--hole:{name}-->{content}<!--/hole:{name}-->"
+
+
+def frame(request, render):
+    """``render()``, a page that is the same for every visitor but for its holes,
+    kept with a marker for each (as a cached page is; ``filled`` puts them in per
+    request); None if it holds a visitor's CSRF token outside a hole."""
+    request._pagecache_frame = True
+    try:
+        html = render()
+    finally:
+        request._pagecache_frame = False
+    return emptied(html) if shareable(request, html) else None
 
 
 def csrf(request):

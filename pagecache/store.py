@@ -30,6 +30,14 @@ def _signed_in(request):
     return session is not None and SESSION_KEY in session
 
 
+def sees_shared_pages(request):
+    """Whether this visitor sees pages as everyone does: anonymous, or a shopper
+    signed in (not an editor)."""
+    return not _signed_in(request) or bool(
+        request.session.get(SHARED_PAGES_SESSION_KEY)
+    )
+
+
 def page_key(request):
     """The cache key of this request's page, or None when it must not be cached."""
     if not seconds() or request.method not in ("GET", "HEAD"):
@@ -38,7 +46,7 @@ def page_key(request):
         return None
     if any(len(values) > 1 for _, values in request.GET.lists()):
         return None
-    if _signed_in(request) and not request.session.get(SHARED_PAGES_SESSION_KEY):
+    if not sees_shared_pages(request):
         return None  # editors see the user bar, drafts, previews
     url = f"{request.scheme}://{request.get_host()}{request.get_full_path()}"
     return f"catalogue:page:{ENTRY_FORMAT}:{url}"

@@ -2,11 +2,13 @@ import json
 
 from django import template
 from django.core.serializers.json import DjangoJSONEncoder
+from django.urls import NoReverseMatch
 from django.utils.safestring import mark_safe
 from wagtail.models import Page
 
 import pagecache
 from core.money import format_money, quantize
+from core.urls import fixed_url
 from home.models import shop_settings
 from products.models import CountryPage
 from shipping import addresses
@@ -22,6 +24,16 @@ def money(context, amount):
     request = context.get("request")
     symbol = shop_settings(request).currency_symbol if request else ""
     return format_money(amount, symbol=symbol)
+
+
+@register.simple_tag(name="fixed_url")
+def fixed_url_tag(name):
+    """``{% url name %}`` for a URL without arguments, reversed once per process
+    (core/urls.py); empty if there is no such URL, as ``{% url … as … %}`` is."""
+    try:
+        return fixed_url(name)
+    except NoReverseMatch:
+        return ""
 
 
 SITE_LINK_SLUGS = ("wines", "about", "delivery", "terms")

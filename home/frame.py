@@ -1,0 +1,35 @@
+"""The shop's page (base.html: header, messages, footer) around content a view
+made, for pages the cache never holds whole (the cart).
+
+Made once per catalogue version, title and site, with the content as a slot and
+the header's holes (cart badge, messages) as markers, as a cached page keeps them;
+each request fills in its own. Editors, who see Wagtail's user bar, get it
+rendered afresh.
+"""
+
+from django.template.loader import render_to_string
+
+from pagecache import holes, sees_shared_pages, stencils
+
+
+def _render(request, title, content):
+    return render_to_string(
+        "frame.html", {"frame_title": title, "frame_content": content}, request
+    )
+
+
+def framed(request, title, content):
+    """``content`` (safe HTML) in the shop's page titled ``title``."""
+    if not sees_shared_pages(request):
+        return _render(request, title, content)
+    frame = stencils.kept(
+        request,
+        "frame",
+        title,
+        lambda: holes.frame(
+            request, lambda: _render(request, title, stencils.slot("content"))
+        ),
+    )
+    if frame is None:
+        return _render(request, title, content)
+    return stencils.fill(holes.filled(frame, request), {"content": content})
