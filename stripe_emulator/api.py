@@ -302,17 +302,17 @@ def create_checkout_session(params):
         tax_added=taxed["added"],
         shipping_tax=taxed["shipping_tax"],
     )
-    store.save(
-        session,
-        internal={
-            "payment_intent_data": params.get("payment_intent_data", {}),
-            "tax_breakdown": taxed["breakdown"],
-        },
-    )
+    internal = {
+        "payment_intent_data": params.get("payment_intent_data", {}),
+        "tax_breakdown": taxed["breakdown"],
+    }
+    # The session, its products and line items are new: one INSERT for all
+    created = [(session, "", 0, internal)]
     for position, (line, share, line_tax) in enumerate(
         zip(lines, shares, taxed["lines"], strict=True)
     ):
-        product = store.save(objects.product(**line["product_data"]))
+        product = objects.product(**line["product_data"])
+        created.append((product, "", 0, None))
         price = objects.price(
             currency=currency,
             unit_amount=line["unit_amount"],
@@ -327,7 +327,8 @@ def create_checkout_session(params):
             amount_tax=line_tax,
             tax_added=line.get("tax_behavior") == "exclusive",
         )
-        store.save(item, parent=session["id"], position=position)
+        created.append((item, session["id"], position, None))
+    store.create(*created)
     return expand(session, params.get("expand", []))
 
 

@@ -10,7 +10,15 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def random_string(length):
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """``length`` letters and digits from one read of the OS's random source (a
+    draw per character read it once each): a number with 64 bits more than the
+    string holds, written in base 62, so no character is measurably likelier."""
+    number = int.from_bytes(secrets.token_bytes(length + 8), "big")
+    chars = []
+    for _ in range(length):
+        number, index = divmod(number, len(_ALPHABET))
+        chars.append(_ALPHABET[index])
+    return "".join(chars)
 
 
 def new_id(prefix, length=24):
@@ -41,6 +49,22 @@ def save(data, *, parent="", position=0, internal=None):
         create_defaults={**fields, "parent": parent, "position": position},
     )
     return data
+
+
+def create(*records):
+    """New objects, in one INSERT: each record is ``(data, parent, position,
+    internal)``, as ``save`` takes them."""
+    EmulatedObject.objects.bulk_create(
+        EmulatedObject(
+            pk=data["id"],
+            type=data["object"],
+            data=data,
+            parent=parent,
+            position=position,
+            internal=internal or {},
+        )
+        for data, parent, position, internal in records
+    )
 
 
 def children(parent, object_type):
