@@ -1,4 +1,4 @@
-"""A form's CSRF token, as Django's ``get_token`` makes it, at a tenth of the cost.
+"""A form's CSRF token, as Django's ``get_token`` makes it, at a fifth of the cost.
 
 Every page with a form, and every cached page a visitor gets (its CSRF hole), puts
 a freshly masked token in it. Django masks the secret with a random string drawn a
