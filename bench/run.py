@@ -62,8 +62,21 @@ TABLE_SCENARIOS = (
     *("floor", "home", "wines index", "country", "region", "wine", "search"),
     *("cart page (3 lines)", "cart api GET", "signed-in wine page"),
     *("wine page with a cart", "cart page (30 lines)", "cart add POST"),
-    *("checkout POST", "uncached wine page", "sale day"),
+    *("checkout POST", "uncached wine page", "uncached, nothing kept", "sale day"),
 )
+# A wine page rendered afresh on each request: with the page cache off (a miss, as
+# after a publish: what all pages share, the site, header, wine cards, is kept per
+# catalogue version), and with nothing kept at all.
+UNCACHED = {
+    "uncached wine page": (
+        "the page cache off (CATALOGUE_PAGE_CACHE=false)",
+        {"CATALOGUE_PAGE_CACHE": "false"},
+    ),
+    "uncached, nothing kept": (
+        "nothing kept (CATALOGUE_CACHE_SECONDS=0)",
+        {"CATALOGUE_CACHE_SECONDS": "0"},
+    ),
+}
 # The sale day: a mix at a share of the floor's rate, its p99 under a bound.
 SALE_DAY_SHARE = 0.5
 SALE_DAY_P99_MS = 100
@@ -443,15 +456,16 @@ def run_wrk_scenarios(phase, server, args, only=None):
         measure(name, path)
         results[name]["queries"] = queries_of(reader, "GET", path)
     more_scenarios(phase, server, args, measure, results, only)
-    uncached = getattr(phase, "uncached", None)
-    if uncached is not None and (only is None or "uncached wine page" in only):
+    for name, uncached in getattr(phase, "uncached", {}).items():
+        if only is not None and name not in only:
+            continue
         wine = pages["urls"]["wine"]
-        log(f"  uncached wine page: GET {wine}, the page cache off")
+        log(f"  {name}: GET {wine}, {UNCACHED[name][0]}")
         floors.append(wrk(uncached, FLOOR, "get.lua", **load(args)))
         result = wrk(uncached, wine, "get.lua", **load(args))
         result["floor_rps"] = floors[-1]["rps"]
         result["queries"] = queries_of(Shopper(uncached.port), "GET", wine)
-        results["uncached wine page"] = result
+        results[name] = result
     if only is None or "sale day" in only:
         floors.append(wrk(server, FLOOR, "get.lua", **load(args)))
         results["sale day"] = sale_day(phase, server, args, floors[-1]["rps"])
@@ -998,17 +1012,18 @@ def main(argv=None):
     main_phase.build(collectstatic=True)
     server = serve(main_phase, args)
     only = args.only
-    main_phase.uncached = None
+    main_phase.uncached = {}
     try:
-        if only is None or "uncached wine page" in only:
-            log("the same with the page cache off (CATALOGUE_CACHE_SECONDS=0)")
-            main_phase.uncached = Server(
-                main_phase,
-                args.workers,
-                args.threads,
-                name="gunicorn-uncached",
-                CATALOGUE_CACHE_SECONDS="0",
-            )
+        for name, (what, environment) in UNCACHED.items():
+            if only is None or name in only:
+                log(f"{name}: a server with {what}")
+                main_phase.uncached[name] = Server(
+                    main_phase,
+                    args.workers,
+                    args.threads,
+                    name=f"gunicorn-{name.replace(' ', '-').replace(',', '')}",
+                    **environment,
+                )
         runs = []
         for number in range(args.runs):
             log(f"run {number + 1}/{args.runs} at {args.wines} wines")
@@ -1021,8 +1036,8 @@ def main(argv=None):
         report["worker_memory"] = server.worker_memory()
     finally:
         server.stop()
-        if main_phase.uncached is not None:
-            main_phase.uncached.stop()
+        for uncached in main_phase.uncached.values():
+            uncached.stop()
 
     report["growth"] = {}
     if only is None:

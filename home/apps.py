@@ -35,10 +35,13 @@ class HomeConfig(AppConfig):
         from wagtail.models import Page, PageViewRestriction, Site
         from wagtail.views import serve
 
+        from core.pages import serves_pages
+
         from .models import ShopSettings
         from .views import search
 
         pagecache.serve_cached(serve, search)
+        serves_pages(serve)
         pagecache.register_hole("messages", messages_part, no_messages)
         # What every catalogue page shows: the pages themselves, where they are,
         # who may see them, their images and the shop's settings.

@@ -17,6 +17,7 @@ from wagtail.search import index
 
 import pagecache
 from core.blocks import BodyBlock
+from core.pages import KnownRestrictionsMixin
 from products.models import WinePage, cacheable_page
 from shipping.models import ShippingMethod, ShippingZone
 
@@ -34,7 +35,7 @@ def _routes_itself(page, components):
     return True
 
 
-class HomePage(Page):
+class HomePage(KnownRestrictionsMixin, Page):
     hero_heading = models.CharField(max_length=120, blank=True)
     hero_text = models.TextField(
         blank=True, help_text="One or two sentences under the heading."
@@ -106,7 +107,7 @@ class HomePage(Page):
         return context
 
 
-class StandardPage(Page):
+class StandardPage(KnownRestrictionsMixin, Page):
     """About, delivery, terms: plain content pages."""
 
     intro = models.TextField(blank=True)

@@ -72,3 +72,22 @@ def kept(request, kind, key, render):
             stencils.clear()
         stencil = stencils[key] = render()
     return stencil
+
+
+def kept_many(request, kind, keys, render_many):
+    """``{key: HTML}`` for ``keys``, each made once per catalogue version by this
+    process: ``render_many(missing)`` answers ``{key: HTML}`` for the keys not yet
+    made, in one go (one query for all of them); a key it leaves out is kept as
+    ``None`` (no such thing) until the version moves on."""
+    if not seconds():
+        made = render_many(list(keys))
+        return {key: made.get(key) for key in keys}
+    stencils = per_version(f"stencils:{kind}", request, dict)
+    missing = [key for key in keys if key not in stencils]
+    if missing:
+        if len(stencils) + len(missing) > LIMIT:
+            stencils.clear()
+        made = render_many(missing)
+        for key in missing:
+            stencils[key] = made.get(key)
+    return {key: stencils.get(key) for key in keys}

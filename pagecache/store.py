@@ -42,6 +42,8 @@ def page_key(request):
     """The cache key of this request's page, or None when it must not be cached."""
     if not seconds() or request.method not in ("GET", "HEAD"):
         return None
+    if not getattr(settings, "CATALOGUE_PAGE_CACHE", True):
+        return None
     if not CACHED_PARAMETERS.issuperset(request.GET):
         return None
     if any(len(values) > 1 for _, values in request.GET.lists()):

@@ -31,7 +31,9 @@ from wagtail.search import index
 import pagecache
 from core.blocks import BodyBlock
 from core.money import quantize, shop_currency
+from core.pages import KnownRestrictionsMixin, ancestors
 
+from .cards import wine_cards
 from .catalogue import WINES_PER_PAGE, WineFilterForm, canonical_page
 
 # The sizes a wine card's srcset offers (phones at 2x take the larger)
@@ -86,7 +88,7 @@ class GrapeVariety(index.Indexed, models.Model):
         super().save(*args, **kwargs)
 
 
-class PlacePage(Page):
+class PlacePage(KnownRestrictionsMixin, Page):
     """A country or region: a content page that also lists the wines under it."""
 
     intro = models.TextField(blank=True, help_text="A short lead paragraph.")
@@ -113,7 +115,7 @@ class PlacePage(Page):
         cacheable_page(request, self)
         context = super().get_context(request, *args, **kwargs)
         context.update(self.browse(request))
-        context["breadcrumbs"] = self.get_ancestors().filter(depth__gt=2)
+        context["breadcrumbs"] = ancestors(self)
         return context
 
     def regions_to_filter(self, regions):
@@ -230,7 +232,7 @@ class WinesIndexPage(RoutablePageMixin, PlacePage):
             taxonomy_intro=intro,
             current_title=name,
             hide_filter=hide,
-            breadcrumbs=[*self.get_ancestors().filter(depth__gt=2), self],
+            breadcrumbs=[*ancestors(self), self],
         )
         response = TemplateResponse(request, "products/taxonomy_page.html", context)
         if context["filter_form"].errors:
@@ -372,7 +374,7 @@ class WinePageForm(WagtailAdminPageForm):
         )
 
 
-class WinePage(Page):
+class WinePage(KnownRestrictionsMixin, Page):
     producer = models.CharField(max_length=120)
     vintage = models.PositiveSmallIntegerField(
         null=True,
@@ -513,23 +515,32 @@ class WinePage(Page):
             default_variant=next((v for v in variants if v.is_available), None),
             image_rendition=image,
             image_srcset=srcset,
-            breadcrumbs=self.get_ancestors().filter(depth__gt=2),
+            breadcrumbs=ancestors(self),
             structured_data=self.structured_data(request, variants, image),
             grapes=grapes,
             wines_url=taxonomy_urls(request),
-            related=self.related_wines(grapes) if self.pk else [],
+            related=self.related_cards(request, grapes) if self.pk else [],
         )
         return context
 
+    def related_cards(self, request, grapes):
+        return wine_cards(
+            request,
+            self.related_wines(grapes),
+            lambda pks: WinePage.objects.for_listing().filter(pk__in=pks),
+        )
+
     def related_wines(self, grapes, count=4):
-        """Wines to try next: the same producer's first, then the region's, then
-        the same grapes', in one query."""
+        """The ids of wines to try next: the same producer's first, then the
+        region's, then the same grapes', in one query. Their cards come from
+        ``wine_cards``, made once per catalogue version: the listing query they
+        need (four subqueries, two prefetches) was most of a wine page's render."""
         region_path = self.path[: -self.steplen]
         same_grapes = WinePage.grapes.through.objects.filter(
             grapevariety__in=grapes
         ).values("winepage_id")
         return list(
-            WinePage.objects.for_listing()
+            WinePage.objects.live()
             .exclude(pk=self.pk)
             .filter(
                 models.Q(producer=self.producer)
@@ -543,7 +554,8 @@ class WinePage(Page):
                     default=2,
                 )
             )
-            .order_by("closeness", "title", "pk")[:count]
+            .order_by("closeness", "title", "pk")
+            .values_list("pk", flat=True)[:count]
         )
 
     def structured_data(self, request, variants, image=None):

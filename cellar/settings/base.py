@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "core.pages.SiteMiddleware",
     "pagecache.middleware.CataloguePageCacheMiddleware",
 ]
 
@@ -331,6 +332,9 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 # Catalogue pages are cached whole, per URL, with each shopper's parts filled in
 # per request (pagecache/); 0 turns the cache off.
 CATALOGUE_CACHE_SECONDS = env.int("CATALOGUE_CACHE_SECONDS", default=600)
+# false: no whole pages are cached (each is rendered afresh), while what every page
+# shares (the site, the header's countries, wine cards) is still kept per version.
+CATALOGUE_PAGE_CACHE = env.bool("CATALOGUE_PAGE_CACHE", default=True)
 # Pages with a query (searches, filters) the cache stores per catalogue version in
 # each CATALOGUE_CACHE_SECONDS; pages without one are as many as the catalogue has.
 CATALOGUE_CACHE_QUERY_PAGES = env.int("CATALOGUE_CACHE_QUERY_PAGES", default=2000)

@@ -1,5 +1,7 @@
 """Every catalogue page makes the same number of queries with 10 and 100 wines."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -93,3 +95,45 @@ def test_cached_pages_make_no_queries_at_any_size(growth_region, page_cache):
         add_wines(growth_region, image, start, stop)
         warm = {name: count_queries(Client(), url) for name, url in PAGES.items()}
         assert warm == dict.fromkeys(PAGES, 0), stop
+
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+# What a wine page the cache misses reads, the catalogue standing still (as after
+# a publish, once any page has been rendered): the page's own rows only. The site,
+# its root page and the view restrictions are kept per catalogue version, the
+# breadcrumbs come from routing and the related wines' cards are made once.
+WINE_PAGE_OWN_QUERIES = [
+    "wagtailcore_page",  # the pages along the path, in one query (home/models.py)
+    "wagtailcore_page",  # the wine itself (its specific form: joined to its page)
+    "products_winevariant",  # its variants with what checkouts hold
+    "wagtailimages_image",  # its image
+    "products_grapevariety",  # its grapes
+    "products_winepage",  # the related wines' ids
+]
+
+
+def test_a_wine_page_the_cache_misses_reads_only_its_own_rows(
+    growth_region, page_cache, settings
+):
+    settings.CATALOGUE_PAGE_CACHE = False
+    image = get_image_model().objects.create(
+        title="Scale bottle", file=get_test_image_file()
+    )
+    add_wines(growth_region, image, 0, 10)
+    url = PAGES["wine"]
+    # The first visit makes the image's renditions (once ever) and the related
+    # wines' cards (once a version, shared with every page that shows them).
+    first = Client().get(url)
+
+    with CaptureQueriesContext(connection) as queries:
+        second = Client().get(url)
+
+    assert first.status_code == second.status_code == 200
+    tables = [
+        re.match(r'SELECT "(\w+)"', query["sql"])[1]
+        for query in queries.captured_queries
+    ]
+    assert tables == WINE_PAGE_OWN_QUERIES
+    html = second.content.decode()
+    assert TOKEN.sub("", html) == TOKEN.sub("", first.content.decode())
+    assert html.count('class="wine-card__link"') == 4
