@@ -17,14 +17,28 @@ ICON = mark_safe(
 )
 
 
+_made = {}
+
+
 def badge(count):
-    """The link to the cart, with how many bottles it holds."""
+    """The link to the cart, with how many bottles it holds (each made once per
+    cart URL and count: it is on every page a shopper with a session sees)."""
     count = int(count or 0)
+    url = fixed_url("cart:detail")
+    made = _made.get((url, count))
+    if made is None:
+        if len(_made) > 1_000:
+            _made.clear()
+        made = _made[url, count] = _render(url, count)
+    return made
+
+
+def _render(url, count):
     return format_html(
         '<a class="cart-link" href="{}" aria-label="Cart, {} item{}">{}'
         '<span class="cart-link__label">Cart</span>'
         '<span class="cart-badge" data-cart-count>{}</span></a>',
-        fixed_url("cart:detail"),
+        url,
         count,
         "" if count == 1 else "s",
         ICON,

@@ -41,7 +41,7 @@ class CataloguePageCacheMiddleware:
             # the CSRF token, which a new visitor always gets afresh.
             body = holes.filled_for_new_visitor(entry["new_visitor_html"], request)
         else:
-            body = holes.filled(entry["html"], request)
+            body = holes.filled_parts(entry["parts"], request)
         return HttpResponse(
             body, status=entry["status"], content_type=entry["content_type"]
         )

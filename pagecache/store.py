@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.core.cache import cache
 
+from . import holes
 from .clock import new_version, read_version, seconds
 
 # Changes whenever the shape of a cached entry does, so a deploy never reads old ones.
@@ -107,7 +108,7 @@ def get(key):
         entry = cache.get(key)
         if entry is None or entry["version"] != version:
             return None, version
-        _keep(key, entry)
+        entry = _keep(key, entry)
     return entry, version
 
 
@@ -117,9 +118,11 @@ def put(key, entry):
 
 
 def _keep(key, entry):
-    _local[key] = entry
+    # Kept split at its holes' markers, so each hit's filling is a join.
+    kept = _local[key] = {**entry, "parts": holes.parts(entry["html"])}
     if len(_local) > LOCAL_ENTRIES:
         del _local[next(iter(_local))]
+    return kept
 
 
 def forget():

@@ -111,3 +111,29 @@ def test_a_hole_the_apps_did_not_register_is_a_template_error(greeting_hole):
     assert template.render(Context({})) == "hi"
     with pytest.raises(TemplateSyntaxError, match="hole takes one of"):
         Template('{% load pagecache %}{% hole "basket" %}hi{% endhole %}')
+
+
+def test_a_page_split_at_its_holes_fills_each_hole_once_per_request(greeting_hole, rf):
+    calls = []
+    holes.register_hole(
+        "counted", lambda request: calls.append(1) or f"#{len(calls)}", lambda: "#0"
+    )
+    try:
+        template = (
+            "<p><!--hole:greeting--></p><!--hole:counted--><b>"
+            "<!--hole:counted--></b><!--hole:greeting-->"
+        )
+        request = rf.get("/", HTTP_COOKIE="name=ann")
+
+        split = holes.parts(template)
+        html = holes.filled_parts(split, request)
+
+        assert html == "<p>hello ann</p>#1<b>#1</b>hello ann"
+        assert calls == [1]
+        assert holes.filled_parts(split, rf.get("/")) == (
+            "<p>hello ?</p>#2<b>#2</b>hello ?"
+        )
+        assert split == holes.parts(template)  # filling leaves the split alone
+        assert holes.filled(template, request) == "<p>hello ann</p>#3<b>#3</b>hello ann"
+    finally:
+        holes._holes.pop("counted")
