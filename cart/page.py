@@ -32,7 +32,6 @@ def render_cart_page(request, cart, rows, errors, estimate, destination_form=Non
             "rows_html": _rows(request, rows, token),
             "errors": errors,
             "estimate": estimate,
-            "destination_form": destination_form,
             "destination_html": _destination(request, destination_form, token),
             "csrf_token": token,
         },
