@@ -983,6 +983,9 @@ def serve(phase, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    # A stopped run (SIGTERM, as from kill or a timeout) unwinds like Ctrl-C, so
+    # its servers and workers are stopped rather than left running.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not shutil.which("wrk"):
         sys.exit("bench: wrk is not installed (Debian: apt-get install wrk)")
     database = os.environ.get("DATABASE_URL", "")

@@ -17,6 +17,10 @@ class CheckoutForm(forms.Form):
     )
     city = forms.CharField(max_length=100)
     postal_code = forms.CharField(label="Postal code", max_length=20)
+    country = forms.ChoiceField(
+        label="Delivery country", widget=addresses.CountrySelect
+    )
+    # The country first: the state select offers its states.
     # A select of the delivery countries' states (values such as US-NY); a bare
     # code (NY) is read for the chosen country. The country's rules check it.
     state = forms.CharField(
@@ -26,9 +30,6 @@ class CheckoutForm(forms.Form):
         widget=addresses.StateSelect,
         help_text="Where the country has them (US states, Canadian provinces, "
         "Italian and Spanish provinces).",
-    )
-    country = forms.ChoiceField(
-        label="Delivery country", widget=addresses.CountrySelect
     )
     phone = forms.CharField(
         label="Phone",
@@ -46,7 +47,7 @@ class CheckoutForm(forms.Form):
         label="Save this address to my account", required=False
     )
     legal_age = forms.BooleanField(
-        label="I am of legal drinking age in the delivery country.",
+        label="I am of legal drinking age in the delivery country",
         error_messages={
             "required": "Please confirm you are of legal drinking age; we cannot "
             "sell wine otherwise."

@@ -132,6 +132,13 @@ def normal_state(country, state):
     return state or ""
 
 
+def place_name(country, state=""):
+    """Where a destination is, as a shopper reads it (``US``, ``NY``: ``New York,
+    United States of America``); a code it does not know is shown as it is."""
+    area = dict(areas(country)).get(state, state) if state else ""
+    return ", ".join(filter(None, [area, countries.name(country) or country]))
+
+
 def area_name(country):
     """What the country calls its states: state, province, county…"""
     rules = _rules(country)

@@ -312,6 +312,7 @@ def test_the_cart_estimates_delivery_and_tax_for_the_chosen_address(
     assert response.status_code == 302
     page = client.get("/cart/").content.decode()
     assert re.search(r"data-cart-estimate>\$65\.87<", page)
+    assert "<dt>Delivery to New York, United States of America (Ground)</dt>" in page
     assert client.get("/cart/api/").json()["estimate"] == {
         "country": "US",
         "state": "NY",

@@ -88,6 +88,12 @@ def json_ld(data):
 
 
 @register.filter
+def place_name(where):
+    """A destination (``{"country": "US", "state": "NY"}``) by name."""
+    return addresses.place_name(where["country"], where.get("state", ""))
+
+
+@register.filter
 def address_lines(order):
     """An order's delivery address as its country writes it, one line each (the
     country itself not included)."""

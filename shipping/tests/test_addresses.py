@@ -34,3 +34,16 @@ def test_an_unknown_country_falls_back_to_one_line_of_town():
     assert addresses.lines(
         country="XX", name="Ada", street="1 Road", city="Town", postal_code="123"
     ) == ["Ada", "1 Road", "123 Town"]
+
+
+@pytest.mark.parametrize(
+    ("country", "state", "name"),
+    [
+        ("US", "NY", "New York, United States of America"),
+        ("CA", "ON", "Ontario, Canada"),
+        ("FR", "", "France"),
+        ("US", "ZZ", "ZZ, United States of America"),  # an unknown code, as it is
+    ],
+)
+def test_a_destination_is_named_as_a_shopper_reads_it(country, state, name):
+    assert addresses.place_name(country, state) == name
