@@ -97,7 +97,8 @@ def _render_cart(request, cart, errors=None, status=200, destination_form=None):
         cart,
         rows=[(line, images.get(line.wine.pk)) for line in lines],
         errors=errors or {},
-        estimate=cart.estimate(),
+        # A destination sent with errors: not the figures for the one before
+        estimate=cart.estimate() if destination_form is None else None,
         destination_form=destination_form,
     )
     return HttpResponse(html, status=status)

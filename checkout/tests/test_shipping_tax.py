@@ -343,6 +343,23 @@ def test_a_destination_the_shop_cannot_estimate_is_a_400(
     assert "ship_to" not in client.session
 
 
+def test_a_refused_destination_shows_no_estimate_for_the_one_before(
+    client, wines, rates
+):
+    buy(client, wines, [("red", 1)])
+    client.post("/cart/destination/", {"country": "US", "state": "NY"})
+    assert "data-cart-shipping" in client.get("/cart/").content.decode()
+
+    response = client.post("/cart/destination/", {"country": "US", "state": ""})
+
+    # Beside the form's error, the New York figures would read as this address's
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "data-cart-shipping" not in page
+    assert "Delivery to" not in page
+    assert client.session["ship_to"] == {"country": "US", "state": "NY"}
+
+
 def test_a_destination_outside_every_zone_is_said_on_the_cart(client, wines, rates):
     buy(client, wines, [("red", 1)])
     client.post("/cart/destination/", {"country": "CA", "state": "ON"})
