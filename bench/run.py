@@ -383,7 +383,14 @@ def wrk(server, path, script, args=(), *, duration, connections):
     data = json.loads(found.group(1))
     seconds = data["duration_us"] / 1e6
     errors = data["errors"]
+    refused = {
+        what: int(count)
+        for count, what in re.findall(
+            r"^BENCH_REFUSED (\d+) (.*)$", result.stdout, re.M
+        )
+    }
     return {
+        **({"refused": refused} if refused else {}),
         "requests": data["requests"],
         "rps": round(data["requests"] / seconds, 1),
         "p50_ms": round(data["latency_us"]["p50"] / 1000, 2),

@@ -68,3 +68,28 @@ function request()
   end
   return kinds[#kinds].request
 end
+
+-- BENCH_STATUSES=1: tally the refused answers by status and the start of their body
+-- (the harness adds them to the result), to tell a shop's refusal (a sold-out wine,
+-- a cart changed meanwhile) from a failure. Off by default: wrk then hands every
+-- response to Lua, which costs the load generator CPU the server would have had.
+if os.getenv("BENCH_STATUSES") then
+  local threads = {}
+  function setup(thread) threads[#threads + 1] = thread end
+  refused = {}
+  function response(status, headers, body)
+    if status >= 400 then
+      local key = status .. " " .. string.sub(body or "", 1, 120):gsub("%s+", " ")
+      refused[key] = (refused[key] or 0) + 1
+    end
+  end
+  local report = done
+  function done(summary, latency, requests)
+    report(summary, latency, requests)
+    for _, thread in ipairs(threads) do
+      for key, count in pairs(thread:get("refused")) do
+        io.write("BENCH_REFUSED ", count, " ", key, "\n")
+      end
+    end
+  end
+end
