@@ -373,6 +373,7 @@ def wrk(server, path, script, args=(), *, duration, connections):
         ],
         capture_output=True,
         text=True,
+        errors="replace",  # a body cut inside a character (BENCH_STATUSES)
         timeout=duration + 60,
     )
     after_wrk = resource.getrusage(resource.RUSAGE_CHILDREN)

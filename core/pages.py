@@ -9,7 +9,7 @@ it does. A page the cache misses (after a publish, every page) then costs only i
 own queries.
 """
 
-from wagtail.models import PageViewRestriction, Site
+from wagtail.models import Page, PageViewRestriction, Site
 
 from pagecache import per_version
 
@@ -33,7 +33,11 @@ def find_site(request):
 
 
 class SiteMiddleware:
-    """Finds the Site from this process's copy for the views that serve pages."""
+    """Finds the Site from this process's copy for the views that serve pages.
+
+    It comes after the page cache's middleware: a cached page is answered before it
+    (no Site needed), and a miss has loaded the session by then, so the catalogue's
+    version this request uses is the one that came with it (core/sessions.py)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -54,23 +58,31 @@ def serves_pages(*views):
     _page_views.update(views)
 
 
-def _restricted_paths():
-    return tuple(
-        PageViewRestriction.objects.order_by().values_list("page__path", flat=True)
+def _known_paths():
+    """The paths of the pages with view restrictions, and of the aliases (whose
+    subtrees take their sources' restrictions, which paths do not show)."""
+    return (
+        tuple(
+            PageViewRestriction.objects.order_by().values_list("page__path", flat=True)
+        ),
+        tuple(
+            Page.objects.filter(alias_of__isnull=False)
+            .order_by()
+            .values_list("path", flat=True)
+        ),
     )
 
 
 class KnownRestrictionsMixin:
     """A page model whose view restrictions are looked up in the paths this process
-    knows to be restricted: no query for a page none of whose ancestors is.
-
-    An alias takes its source's restrictions, which paths do not show, so an alias
-    asks Wagtail (aliases of a tree are aliases all the way down)."""
+    knows: no query for a page none of whose ancestors (itself included) is
+    restricted or an alias. A page under an alias, or an alias, asks Wagtail, which
+    follows each alias to its source."""
 
     def get_view_restrictions(self):
-        if self.alias_of_id is None and self.path:
-            restricted = per_version("restricted-paths", None, _restricted_paths)
-            if not any(self.path.startswith(path) for path in restricted):
+        if self.path:
+            restricted, aliases = per_version("view-paths", None, _known_paths)
+            if not self.path.startswith(restricted + aliases):
                 return PageViewRestriction.objects.none()
         return super().get_view_restrictions()
 

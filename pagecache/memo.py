@@ -3,6 +3,9 @@
 from .clock import current_version, seconds
 
 _derived = {}
+# Entries are per name and host, and hosts come from requests (every port of an
+# allowed host is one): past this many, a process starts afresh.
+LIMIT = 2_000
 
 
 def per_version(name, request, compute):
@@ -18,6 +21,8 @@ def per_version(name, request, compute):
     if hit is not None and hit[0] == version:
         return hit[1]
     value = compute()
+    if key not in _derived and len(_derived) >= LIMIT:
+        _derived.clear()
     _derived[key] = (version, value)
     return value
 

@@ -83,11 +83,14 @@ def kept_many(request, kind, keys, render_many):
         made = render_many(list(keys))
         return {key: made.get(key) for key in keys}
     stencils = per_version(f"stencils:{kind}", request, dict)
-    missing = [key for key in keys if key not in stencils]
+    # What this call found or made, held here: another thread may clear the shared
+    # dict meanwhile (past LIMIT), and a card must not go missing from a page.
+    found = {key: stencils[key] for key in keys if key in stencils}
+    missing = [key for key in keys if key not in found]
     if missing:
         if len(stencils) + len(missing) > LIMIT:
             stencils.clear()
         made = render_many(missing)
         for key in missing:
-            stencils[key] = made.get(key)
-    return {key: stencils.get(key) for key in keys}
+            found[key] = stencils[key] = made.get(key)
+    return {key: found[key] for key in keys}

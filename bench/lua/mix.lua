@@ -73,7 +73,8 @@ end
 -- (the harness adds them to the result), to tell a shop's refusal (a sold-out wine,
 -- a cart changed meanwhile) from a failure. Off by default: wrk then hands every
 -- response to Lua, which costs the load generator CPU the server would have had.
-if os.getenv("BENCH_STATUSES") then
+local tally = os.getenv("BENCH_STATUSES")
+if tally and tally ~= "" and tally ~= "0" then
   local threads = {}
   function setup(thread) threads[#threads + 1] = thread end
   refused = {}

@@ -70,8 +70,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
-    "core.pages.SiteMiddleware",
     "pagecache.middleware.CataloguePageCacheMiddleware",
+    "core.pages.SiteMiddleware",
 ]
 
 ROOT_URLCONF = "cellar.urls"

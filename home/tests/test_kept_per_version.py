@@ -67,6 +67,29 @@ def test_a_restriction_added_after_a_visit_applies_on_the_next_request(kept, win
     assert Client().get(red.url).status_code == 200
 
 
+def test_a_page_under_an_alias_takes_the_alias_sources_restriction(kept, db):
+    # An alias of a members' page, restricted at its source; an editor puts an
+    # ordinary page under the alias (Wagtail allows it)
+    home = Site.objects.get(is_default_site=True).root_page
+    members = home.add_child(
+        instance=StandardPage(title="Members", slug="members", live=True)
+    )
+    alias = members.create_alias(parent=home, update_slug="members-corner")
+    PageViewRestriction.objects.create(
+        page=members, restriction_type=PageViewRestriction.LOGIN
+    )
+    notes = alias.add_child(
+        instance=StandardPage(title="Cellar notes", slug="notes", live=True)
+    )
+    notes.save_revision().publish()
+
+    # Then a visitor is asked to sign in there, as Wagtail asks, every time
+    for url in (alias.url, notes.url, notes.url):
+        response = Client().get(url)
+        assert response.status_code == 302, url
+        assert "/login/" in response["Location"], url
+
+
 def test_a_password_restriction_shows_its_form_and_is_never_shared(kept, wines):
     red = wines[0]
     Client().get(red.url)

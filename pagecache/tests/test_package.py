@@ -137,3 +137,14 @@ def test_a_page_split_at_its_holes_fills_each_hole_once_per_request(greeting_hol
         assert holes.filled(template, request) == "<p>hello ann</p>#3<b>#3</b>hello ann"
     finally:
         holes._holes.pop("counted")
+
+
+def test_what_a_process_keeps_per_host_is_bounded(page_cache, rf, monkeypatch):
+    from pagecache import memo
+
+    monkeypatch.setattr(memo, "LIMIT", 3)
+    for port in range(1, 8):  # every port of an allowed host is a host of its own
+        request = rf.get("/", HTTP_HOST=f"testserver:{port}")
+        assert pagecache.per_version("header", request, lambda p=port: p) == port
+        assert len(memo._derived) <= 3
+    assert pagecache.per_version("header", request, lambda: "again") == 7
