@@ -80,7 +80,13 @@ if tally and tally ~= "" and tally ~= "0" then
   refused = {}
   function response(status, headers, body)
     if status >= 400 then
-      local key = status .. " " .. string.sub(body or "", 1, 120):gsub("%s+", " ")
+      body = body or ""
+      -- what the page says is wrong (an alert, a field's error), else its start
+      local at = body:find('role="alert"', 1, true)
+      local said = at and body:sub(at, at + 600):gsub("^[^>]*>", ""):gsub("<[^>]*>", " ")
+        or body:match('"errors": *(%b{})')
+        or body:sub(1, 120)
+      local key = status .. " " .. said:gsub("%s+", " "):sub(1, 160)
       refused[key] = (refused[key] or 0) + 1
     end
   end
