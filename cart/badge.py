@@ -5,6 +5,8 @@ built from a string rather than a template: a template render was a fifth of
 such a request's time.
 """
 
+import functools
+
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -17,22 +19,13 @@ ICON = mark_safe(
 )
 
 
-_made = {}
-
-
 def badge(count):
     """The link to the cart, with how many bottles it holds (each made once per
     cart URL and count: it is on every page a shopper with a session sees)."""
-    count = int(count or 0)
-    url = fixed_url("cart:detail")
-    made = _made.get((url, count))
-    if made is None:
-        if len(_made) > 1_000:
-            _made.clear()
-        made = _made[url, count] = _render(url, count)
-    return made
+    return _render(fixed_url("cart:detail"), int(count or 0))
 
 
+@functools.lru_cache(maxsize=1_000)
 def _render(url, count):
     return format_html(
         '<a class="cart-link" href="{}" aria-label="Cart, {} item{}">{}'

@@ -26,10 +26,17 @@ def framed(request, title, content):
         request,
         "frame",
         title,
-        lambda: holes.frame(
-            request, lambda: _render(request, title, stencils.slot("content"))
-        ),
+        lambda: _frame(request, title),
     )
     if frame is None:
         return _render(request, title, content)
-    return stencils.fill(holes.filled(frame, request), {"content": content})
+    return stencils.fill(holes.filled_parts(frame, request), {"content": content})
+
+
+def _frame(request, title):
+    """The page around a slot for the content, split at its holes once; None if
+    it cannot be shared."""
+    html = holes.frame(
+        request, lambda: _render(request, title, stencils.slot("content"))
+    )
+    return None if html is None else holes.parts(html)

@@ -47,8 +47,8 @@ def hole(request, name, content):
 
 def frame(request, render):
     """``render()``, a page that is the same for every visitor but for its holes,
-    kept with a marker for each (as a cached page is; ``filled`` puts them in per
-    request); None if it holds a visitor's CSRF token outside a hole."""
+    kept with a marker for each (as a cached page is; ``filled_parts`` puts them
+    in per request); None if it holds a visitor's CSRF token outside a hole."""
     request._pagecache_frame = True
     try:
         html = render()
@@ -77,17 +77,14 @@ def emptied(html):
     return _HOLE.sub(lambda m: f"<!--hole:{m[1]}-->", html)
 
 
-def filled(template, request):
-    return filled_parts(parts(template), request)
-
-
 def parts(template):
     """The cached page split at its markers, once: literal, hole name, literal, …"""
     return _MARKER.split(template)
 
 
 def filled_parts(split, request):
-    """``filled`` for a page ``parts`` has split: a join, each hole rendered once."""
+    """The page ``parts`` split, with this request's holes: a join, each hole
+    rendered once."""
     split = split.copy()
     made = {}
     for index in range(1, len(split), 2):
